@@ -1,0 +1,41 @@
+"""The `vpatient` command. Each area registers its subcommands from a module of its own."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vpatient.errors import FileProblemError, VPatientError
+
+from . import chat_cmd, eval_cmd, models_cmd, persona_cmd, sessions_cmd
+
+AREAS = [persona_cmd, chat_cmd, sessions_cmd, eval_cmd, models_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vpatient", description="AI virtual-patient conversation trainer")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for area in AREAS:
+        area.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except FileProblemError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except VPatientError as exc:
+        print(f"vpatient: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Personas: schema, loading, and the grounded persona engine."""
