@@ -1,0 +1,128 @@
+"""Medical jargon a patient may not understand, and whether the speaker explained it."""
+
+from __future__ import annotations
+
+import re
+
+JARGON: dict[str, str] = {
+    # term (regex-safe, lower case) -> a plain word patients would understand
+    "metastatic": "spread",
+    "metastases": "spread",
+    "metastasis": "spread",
+    "malignant": "cancerous",
+    "malignancy": "cancer",
+    "neoplasm": "growth",
+    "carcinoma": "cancer",
+    "adenocarcinoma": "cancer",
+    "lesion": "abnormal area",
+    "palliative": "care focused on comfort",
+    "prognosis": "outlook",
+    "oncology": "cancer care",
+    "oncologist": "cancer specialist",
+    "biopsy": "tissue sample",
+    "chemotherapy": "cancer drugs",
+    "radiotherapy": "radiation treatment",
+    "benign": "not cancer",
+    "myocardial infarction": "heart attack",
+    "angina": "heart pain",
+    "ischaemi[ac]": "poor blood supply",
+    "ischemi[ac]": "poor blood supply",
+    "dyspnoea": "breathlessness",
+    "dyspnea": "breathlessness",
+    "syncope": "fainting",
+    "haematuria": "blood in the urine",
+    "hematuria": "blood in the urine",
+    "haematemesis": "vomiting blood",
+    "melaena": "black stools",
+    "dysuria": "pain passing urine",
+    "pyrexia": "fever",
+    "febrile": "feverish",
+    "hypertension": "high blood pressure",
+    "hyperlipidaemia": "high cholesterol",
+    "hyperglycaemia": "high blood sugar",
+    "hypoglycaemia": "low blood sugar",
+    "hypoglycemia": "low blood sugar",
+    "hba1c": "long-term sugar test",
+    "glycated": "sugar-coated",
+    "idiopathic": "of unknown cause",
+    "aetiology": "cause",
+    "etiology": "cause",
+    "comorbidit(?:y|ies)": "other conditions",
+    "contraindicated": "not safe",
+    "orthopnoea": "breathless lying flat",
+    "paroxysmal": "sudden attacks",
+    "tachycardia": "fast heart rate",
+    "bradycardia": "slow heart rate",
+    "arrhythmia": "irregular heartbeat",
+    "atrial fibrillation": "irregular heartbeat",
+    "pulmonary embolism": "blood clot in the lung",
+    "deep vein thrombosis": "blood clot in the leg",
+    "thrombosis": "blood clot",
+    "embolus": "clot",
+    "cholecystitis": "inflamed gallbladder",
+    "gastroenteritis": "stomach bug",
+    "diverticulitis": "inflamed pouches in the bowel",
+    "colonoscopy": "camera test of the bowel",
+    "endoscopy": "camera test",
+    "dysphagia": "difficulty swallowing",
+    "postprandial": "after meals",
+    "anhedonia": "loss of enjoyment",
+    "psychomotor": "movement and thinking",
+    "nulliparous": "never given birth",
+    "gestation": "weeks of pregnancy",
+    "fetal pole": "early baby",
+    "foetal pole": "early baby",
+    "products of conception": "pregnancy tissue",
+    "spontaneous abortion": "miscarriage",
+    "missed miscarriage": "pregnancy stopped growing",
+    "anembryonic": "no baby developed",
+    "hyperplasia": "overgrowth",
+    "staging": "how far it has spread",
+    "mediastinal": "in the middle of the chest",
+    "lymphadenopathy": "swollen glands",
+    "nodule": "small lump",
+    "effusion": "fluid",
+    "titrate": "adjust the dose",
+    "prophylaxis": "prevention",
+    "sublingual": "under the tongue",
+    "gtn": "spray under the tongue",
+    "ecg": "heart tracing",
+    "echocardiogram": "heart scan",
+    "ct scan": "detailed x-ray scan",
+    "mri": "magnetic scan",
+}
+
+_TERMS = sorted(JARGON, key=len, reverse=True)
+_TERM_RE = re.compile(r"\b(" + "|".join(_TERMS) + r")\b", re.I)
+_EXPLAIN = re.compile(
+    r"\b(?:which means|that means|this means|meaning|in other words|what that means|which is (?:a|an|the|when)|"
+    r"that is,|i\.e\.|also called|also known as|what we call|is a (?:word|term|medical word)|"
+    r"(?:is|are) (?:a|an) (?:type|kind|sort) of|basically|in plain (?:english|words|terms)|put simply|"
+    r"simply put|that'?s (?:a|the) (?:word|term) for)\b|\(",
+    re.I,
+)
+
+
+def find_terms(text: str) -> list[str]:
+    """Jargon terms used in `text`, in order, lower case."""
+    return [m.group(1).lower() for m in _TERM_RE.finditer(text)]
+
+
+def explained(text: str, term: str) -> bool:
+    """Whether `term` is explained in `text`: an explanation marker close to the term, or its plain word."""
+    low = text.lower()
+    pos = low.find(term.lower())
+    if pos < 0:
+        return False
+    window = low[max(0, pos - 80) : pos + len(term) + 120]
+    if _EXPLAIN.search(window):
+        return True
+    for pattern, plain in JARGON.items():
+        if re.fullmatch(pattern, term.lower()):
+            return plain.lower() in window
+    return False
+
+
+def unexplained(text: str) -> list[str]:
+    """Jargon in `text` that `text` itself does not explain."""
+    return [t for t in dict.fromkeys(find_terms(text)) if not explained(text, t)]
