@@ -1,0 +1,175 @@
+"""Map a learner's question to persona statements: embedding similarity to example questions plus rules.
+
+A statement is *asked about* when a clause of the utterance is close to one of its example questions
+(or its own words), or names one of its keywords or its topic's keywords. Statements of the same topic
+are asked about together, except `specific` ones, which need a close match of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vpatient.embeddings import Embedder
+from vpatient.persona.schema import Persona, Statement, Tier
+
+# Words that point to a common history topic; applied only to topics the persona uses.
+TOPIC_KEYWORDS: dict[str, list[str]] = {
+    # SOCRATES for the presenting complaint
+    "onset": [r"when did (?:it|this|the \w+|they|you first)", r"how long (?:have|has|ago)", r"when (?:was|were) the first",
+              r"first (?:start|notice|began)\w*", r"since when"],
+    "site": [r"where (?:is|was|does|do you (?:feel|get)|exactly|about|abouts)", r"whereabouts", r"which (?:part|side)",
+             r"point to", r"show me where"],
+    "character": [r"what (?:does|did) (?:it|the \w+) feel like", r"what(?:'s| is) (?:it|the \w+) like",
+                  r"describe (?:it|the \w+|what it feels)", r"what (?:kind|sort|type) of (?:pain|feeling)",
+                  r"sharp or dull", r"(?:dull|sharp|burning|crushing|stabbing|throbbing|aching)\b"],
+    "radiation": [r"radiat\w*", r"spread\w*", r"go anywhere", r"move anywhere", r"go (?:down|up|into|to) (?:your|the)",
+                  r"anywhere else"],
+    "triggers": [r"brings? (?:it|them|this) on", r"set (?:it|them) off", r"trigger\w*", r"make (?:it|them|things) worse",
+                 r"worse (?:with|when|if|after)", r"makes? it come on"],
+    "relieving_factors": [r"(?:make|makes|made) (?:it|them|things) better", r"(?:does|did|has) anything help",
+                          r"help(?:s|ed)? (?:it|the)", r"eases?", r"reliev\w*", r"go away"],
+    "severity": [r"how (?:bad|severe|painful|strong)", r"out of (?:10|ten)", r"(?:scale|score) (?:of|from)", r"severity"],
+    "frequency": [r"how often", r"how many times (?:a|per|each) (?:day|week|month)", r"how frequent\w*"],
+    "episode_duration": [r"how long (?:does|do|did) (?:it|each|an?|the) (?:\w+ )?(?:last|go on|stay)",
+                         r"how long (?:does|do) (?:it|they) (?:last|go on) for"],
+    "smoking": [r"smok\w*", r"cigarettes?", r"tobacco", r"vap(?:e|ing)", r"roll[- ]ups?", r"pack[- ]years?"],
+    "alcohol": [r"alcohol", r"drink(?:ing|s)?(?! water)", r"pints?", r"units", r"wine", r"beers?", r"spirits"],
+    "medications": [r"medications?", r"medicines?", r"tablets?", r"pills?", r"prescri\w+", r"over the counter"],
+    "allergies": [r"allerg\w*"],
+    "family_history": [r"family history", r"runs? in (?:the|your) family", r"(?:your|any) (?:parents|mum|dad|mother|father|"
+                       r"brothers?|sisters?|siblings|relatives)", r"family members?"],
+    "past_medical_history": [r"medical (?:history|conditions?|problems?)", r"past (?:medical )?history", r"operations?",
+                             r"surgery", r"(?:long[- ]term|chronic|other) (?:conditions?|illness(?:es)?|health problems?)",
+                             r"been in hospital", r"health problems?"],
+    "recreational_drugs": [r"recreational", r"(?:street|illegal|recreational) drugs", r"cannabis", r"cocaine"],
+    "occupation": [r"(?:your|for a) (?:job|work|living)", r"occupation", r"employ\w*", r"line of work"],
+    "home_life": [r"live (?:with|alone|on your own)", r"at home", r"home (?:situation|life)", r"who(?:'s| is) at home",
+                  r"living (?:situation|arrangements?)"],
+    "identity": [r"date of birth", r"\bdob\b", r"(?:your|full) name", r"confirm (?:your|who)", r"how old are you"],
+    "ideas": [r"what do you think (?:it|is|might|could|this|that)", r"your (?:own )?(?:thoughts|ideas?|theory)"],
+    "concerns": [r"worr(?:ied|ying|y|ies)", r"concern(?:ed|s)?", r"afraid", r"scared", r"frightened"],
+    "expectations": [r"hoping (?:for|we|to|that)", r"expect\w*", r"hope to get", r"like (?:us )?to do", r"want(?:ed)? from"],
+    "diet": [r"diet", r"eat(?:ing)?", r"food"],
+    "exercise": [r"exercise", r"physical activity"],
+    "sleep": [r"sleep\w*", r"insomnia"],
+    "appetite": [r"appetite", r"off (?:your|their) food"],
+    "weight": [r"weight"],
+    "fever": [r"fever\w*", r"temperature", r"feverish", r"hot and cold", r"shivers?", r"rigors?"],
+    "vomiting": [r"vomit\w*", r"being sick", r"throw(?:n|ing)? up"],
+    "nausea": [r"nause\w*", r"feel(?:ing)? sick"],
+    "travel": [r"travel\w*", r"abroad", r"been away", r"holiday"],
+    "sexual_history": [r"sexual\w*", r"sexual partners?", r"condoms?"],
+    "mood": [r"mood", r"depress\w*", r"low in (?:yourself|mood)", r"feeling down"],
+}
+
+
+@dataclass
+class Match:
+    statement: Statement
+    score: float
+    """Best similarity of the clause to the statement's own examples (or 1.0 for a keyword hit)."""
+    by: str
+    """'semantic', 'keyword' or 'topic' (asked about through a sibling of the same topic)."""
+
+
+@dataclass
+class ClauseMatch:
+    clause: str
+    matches: list[Match] = field(default_factory=list)
+    best_score: float = 0.0
+    best_id: str | None = None
+
+
+def _compile(words: Sequence[str]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.I)
+
+
+class Matcher:
+    """Precomputes the persona's example embeddings; `match(clauses)` finds the statements asked about."""
+
+    ASK = 0.58
+    """A clause this close to a statement's example asks about its topic."""
+    SPECIFIC = 0.70
+    """A `specific` statement needs a match this close to one of its own examples."""
+    GRAY = 0.45
+    """Below ASK but above this: the question is probably about the persona but unclear."""
+    MARGIN = 0.08
+    """Topics within this margin of the clause's best match are asked about too."""
+
+    def __init__(self, persona: Persona, embedder: Embedder):
+        self.embedder = embedder
+        self.statements = persona.statements()
+        self.by_topic: dict[str, list[Statement]] = {}
+        for s in self.statements:
+            self.by_topic.setdefault(s.topic, []).append(s)
+        texts: list[str] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for i, s in enumerate(self.statements):
+            for q in s.asked_by:
+                texts.append(q)
+                owners.append(i)
+                weights.append(1.0)
+            texts.append(s.says)
+            owners.append(i)
+            weights.append(0.85)
+        self._owners = np.array(owners)
+        self._weights = np.array(weights, dtype=np.float32)
+        self._examples = embedder.encode_many(texts)
+        # A `specific` statement answers only to its own keywords, never to its topic's general words.
+        self._keyword_res = [
+            _compile(list(s.keywords) + ([] if s.tier == Tier.specific else TOPIC_KEYWORDS.get(s.topic, [])))
+            for s in self.statements
+        ]
+
+    def scores(self, clauses: Sequence[str]) -> np.ndarray:
+        """(len(clauses), len(statements)) best weighted similarity per statement."""
+        if not clauses:
+            return np.zeros((0, len(self.statements)), dtype=np.float32)
+        sims = self.embedder.encode(list(clauses)) @ self._examples.T * self._weights
+        out = np.full((len(clauses), len(self.statements)), -1.0, dtype=np.float32)
+        for j in range(len(self.statements)):
+            cols = self._owners == j
+            out[:, j] = sims[:, cols].max(axis=1)
+        return out
+
+    def match(self, clauses: Sequence[str]) -> list[ClauseMatch]:
+        table = self.scores(clauses)
+        results: list[ClauseMatch] = []
+        for ci, clause in enumerate(clauses):
+            row = table[ci]
+            cm = ClauseMatch(clause)
+            best = int(row.argmax()) if len(row) else -1
+            if best >= 0:
+                cm.best_score = float(row[best])
+                cm.best_id = self.statements[best].id
+            chosen: dict[str, Match] = {}
+            kw_hits = [rx is not None and bool(rx.search(clause)) for rx in self._keyword_res]
+            kw_topics = {s.topic for s, hit in zip(self.statements, kw_hits, strict=True) if hit}
+            # 1. direct hits: keywords, and semantic matches close to the best one; when a keyword names a
+            #    topic, a semantic match to another topic must be strong (idioms: "what's going on").
+            for j, s in enumerate(self.statements):
+                floor = self.SPECIFIC if s.tier == Tier.specific else self.ASK
+                hit_sem = row[j] >= floor and row[j] >= cm.best_score - self.MARGIN
+                hit_kw = kw_hits[j]
+                if kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC:
+                    hit_sem = False
+                if hit_kw:
+                    chosen[s.id] = Match(s, 1.0, "keyword")
+                elif hit_sem:
+                    chosen[s.id] = Match(s, float(row[j]), "semantic")
+            # 2. topic expansion: siblings of a directly asked statement (never `specific` ones)
+            for m in list(chosen.values()):
+                for sib in self.by_topic[m.statement.topic]:
+                    if sib.id not in chosen and sib.tier != Tier.specific:
+                        chosen[sib.id] = Match(sib, m.score, "topic")
+            order = {s.id: k for k, s in enumerate(self.statements)}
+            cm.matches = sorted(chosen.values(), key=lambda m: order[m.statement.id])
+            results.append(cm)
+        return results
