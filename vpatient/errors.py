@@ -6,6 +6,13 @@
     +-- TranscriptError           a transcript JSON does not follow the contract (names field and position)
     +-- StoreError                the session database cannot be opened or a session is unknown
     +-- ModelUnavailableError     a model or its package is not installed; the message says how to install it
+    +-- BackendError              an inference backend failed a request; the persona engine catches this one,
+        |                         answers in scripted mode and records why (`str(exc)`) with the turn
+        +-- BackendUnavailableError   the backend cannot serve at all: its package or model is missing (then it
+        |                             is also a ModelUnavailableError), or its endpoint refuses connections
+        +-- BackendCrashedError       the backend failed or died mid-generation (`partial_text` keeps what came)
+        +-- BackendTimeoutError       no complete reply within the request's timeout (`partial_text` likewise)
+        +-- BackendOverloadedError    the inference core's queue is full; try again later
 
 Inside a live session, failures are reported (recorded with the turn) rather than raised; only
 start-up errors raise.
@@ -52,3 +59,28 @@ class StoreError(VPatientError):
 
 class ModelUnavailableError(VPatientError):
     """A model, or the package that ships it, is not installed."""
+
+
+class BackendError(VPatientError):
+    """An inference backend failed a request. `partial_text` holds what was generated before the failure."""
+
+    def __init__(self, message: str, *, backend: str = "", partial_text: str = ""):
+        self.backend = backend
+        self.partial_text = partial_text
+        super().__init__(f"{backend}: {message}" if backend else message)
+
+
+class BackendUnavailableError(BackendError, ModelUnavailableError):
+    """The backend cannot serve: package or model missing, or endpoint unreachable."""
+
+
+class BackendCrashedError(BackendError):
+    """The backend raised, returned something unusable, or its process died mid-generation."""
+
+
+class BackendTimeoutError(BackendError):
+    """A request did not complete within its timeout (queue wait included)."""
+
+
+class BackendOverloadedError(BackendError):
+    """The inference core's waiting queue is full."""

@@ -1,7 +1,73 @@
-"""placeholder"""
+"""`vpatient eval fidelity` (and the other measurements registered under `eval`)."""
 
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    pass
+    p = sub.add_parser("eval", help="measure the persona engine and the grader")
+    esub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
+    f = esub.add_parser("fidelity", help="disclosure recall, leakage, contradictions, unsupported claims")
+    f.add_argument("--persona", nargs="+", metavar="FILE", required=True, help="persona file(s)")
+    f.add_argument("--questions", nargs="*", metavar="FILE",
+                   help="question file(s), in the order of --persona (default: personas/questions/<id>.yaml "
+                        "beside each persona)")
+    f.add_argument("--json", action="store_true", help="print JSON (every turn included)")
+    f.add_argument("--verbose", action="store_true", help="print every turn, not only the failures")
+    f.set_defaults(handler=fidelity)
+
+
+def _question_path(persona_path: Path, persona_id: str) -> Path:
+    return persona_path.parent / "questions" / f"{persona_id}.yaml"
+
+
+def fidelity(args: argparse.Namespace) -> int:
+    from vpatient.embeddings import default_embedder
+    from vpatient.persona.engine import ScriptedEngine
+    from vpatient.persona.fidelity import load_questions, run
+    from vpatient.persona.grounding import Grounding
+    from vpatient.persona.loader import load_persona
+
+    if args.questions and len(args.questions) != len(args.persona):
+        raise SystemExit("vpatient eval fidelity: give one --questions file per --persona file")
+    embedder = default_embedder()
+    reports = []
+    for k, ppath in enumerate(args.persona):
+        persona = load_persona(ppath)
+        qpath = Path(args.questions[k]) if args.questions else _question_path(Path(ppath), persona.id)
+        questions = load_questions(qpath, persona)
+        engine = ScriptedEngine(persona, embedder)
+        reports.append(run(persona, questions, engine, Grounding(persona, embedder)))
+    total = {
+        "utterances": sum(r.utterances for r in reports),
+        "recall": round(sum(r.recalled for r in reports) / max(1, sum(r.required for r in reports)), 4),
+        "leakage": sum(r.leaks for r in reports),
+        "contradictions": sum(r.contradictions for r in reports),
+        "unsupported": sum(r.unsupported for r in reports),
+    }
+    if args.json:
+        out = reports[0].to_json() if len(reports) == 1 else {"personas": [r.to_json() for r in reports],
+                                                               "total": total}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for r in reports:
+        s = r.summary()
+        print(f"{s['persona']} [{s['engine']}]: {s['utterances']} utterances, recall {s['recall']:.1%} "
+              f"({s['recalled']}/{s['required']}), leakage {s['leakage']}, contradictions {s['contradictions']}, "
+              f"unsupported {s['unsupported']}")
+        for i, t in enumerate(r.turns):
+            bad = t.missed or t.leaked or t.conflicts or t.unsupported
+            if bad or args.verbose:
+                print(f"  [{i}] {t.say}\n      -> {t.reply}")
+                for label, items in (("missed", t.missed), ("LEAKED", t.leaked), ("CONTRADICTS", t.conflicts),
+                                     ("unsupported", t.unsupported)):
+                    if items:
+                        print(f"      {label}: {', '.join(items)}")
+    if len(reports) > 1:
+        print(f"TOTAL: {total['utterances']} utterances, recall {total['recall']:.1%}, leakage {total['leakage']}, "
+              f"contradictions {total['contradictions']}, unsupported {total['unsupported']}")
+    return 0

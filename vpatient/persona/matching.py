@@ -122,6 +122,7 @@ class Matcher:
         self._owners = np.array(owners)
         self._weights = np.array(weights, dtype=np.float32)
         self._examples = embedder.encode_many(texts)
+        embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
         self._keyword_res = [
             _compile(list(s.keywords) + ([] if s.tier == Tier.specific else TOPIC_KEYWORDS.get(s.topic, [])))
