@@ -30,9 +30,9 @@ def _regex_problems(loc: Loc, ev: Evidence) -> list[tuple[Loc, str]]:
 
 def _evidence_problems(loc: Loc, ev: Evidence) -> list[tuple[Loc, str]]:
     problems = _regex_problems(loc, ev)
-    if not (ev.acts or ev.detector or ev.patterns or ev.phrases or ev.examples):
+    if not (ev.acts or ev.any_acts or ev.detector or ev.patterns or ev.phrases or ev.examples):
         problems.append(
-            (loc, "nothing to match: give at least one of acts, detector, patterns, phrases or examples")
+            (loc, "nothing to match: give at least one of acts, any_acts, detector, patterns, phrases or examples")
         )
     if (ev.terms or ev.ignore_terms) and ev.detector is None:
         problems.append(((*loc, "terms"), "terms/ignore_terms are used only with a detector; add one or remove them"))
@@ -161,6 +161,7 @@ def summary(r: Rubric) -> str:
         for item in section.items:
             ev = item.evidence
             how = [f"acts {','.join(a.value for a in ev.acts)}" if ev.acts else ""]
+            how.append(f"any of {','.join(a.value for a in ev.any_acts)}" if ev.any_acts else "")
             how.append(f"detector {ev.detector.value}" if ev.detector else "")
             how.append(f"{len(ev.patterns)} patterns" if ev.patterns else "")
             how.append(f"{len(ev.phrases)} phrases" if ev.phrases else "")

@@ -64,6 +64,8 @@ class Detector(StrEnum):
     """The news/diagnosis named in plain words (cancer, tumour, spread...) in a statement."""
     plain_explanation = "plain_explanation"
     """An explanation of the medical view with no unexplained jargon in that turn."""
+    safety_net = "safety_net"
+    """Conditional advice or when to come back / seek help, addressed to the patient (quotes the sentence)."""
     acknowledges_belief = "acknowledges_belief"
     """A respectful acknowledgement right after the patient shares a belief or practice, with no dismissal."""
 
@@ -78,8 +80,10 @@ class Evidence(Strict):
     """What counts as evidence for an item (or an event).
 
     An utterance (a clause of a turn) is evidence when it carries every act in `acts`, AND matches at
-    least one of `patterns`, `phrases`, `examples` (by meaning) or `detector` (when any of these is
-    given), AND matches none of `exclude`, AND satisfies the position and ordering constraints.
+    least one of `any_acts`, `patterns`, `phrases`, `examples` (by meaning) or `detector` (when any of
+    these is given), AND matches none of `exclude`, AND satisfies the position and ordering constraints.
+    Detectors that look at whole turns (summary, jargon_unexplained, acknowledges_belief,
+    greeting_and_introduction, safety_net) decide on their own and ignore `acts`.
     """
 
     speaker: Speaker = Field(default=Speaker.learner, description="Whose turns count: learner, patient or any.")
@@ -88,6 +92,10 @@ class Evidence(Strict):
         description="Dialogue acts the utterance must carry, all of them (e.g. [question]): "
         + ", ".join(a.value for a in Act)
         + ".",
+    )
+    any_acts: list[Act] = Field(
+        default_factory=list,
+        description="Acts of which one is enough to match (e.g. [invites_questions, checks_understanding]).",
     )
     detector: Detector | None = Field(
         default=None,

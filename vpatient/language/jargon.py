@@ -90,6 +90,55 @@ JARGON: dict[str, str] = {
     "echocardiogram": "heart scan",
     "ct scan": "detailed x-ray scan",
     "mri": "magnetic scan",
+    # added for the grader: terms assessors flag as unexplained jargon
+    "metastasi[sz]ed": "spread",
+    "neoplastic": "growth",
+    "histology": "looking at the cells",
+    "histopathology": "looking at the cells",
+    "cytology": "looking at the cells",
+    "poorly differentiated": "fast-growing",
+    "adjuvant": "extra treatment",
+    "neoadjuvant": "treatment before surgery",
+    "curative intent": "aiming to cure",
+    "remission": "no sign of the illness",
+    "glycaemic": "blood sugar",
+    "glycemic": "blood sugar",
+    "hyperglycemia": "high blood sugar",
+    "ketoacidosis": "dangerous acid build-up",
+    "neuropathy": "nerve damage",
+    "retinopathy": "eye damage",
+    "nephropathy": "kidney damage",
+    "renal": "kidney",
+    "hepatic": "liver",
+    "cardiovascular": "heart and blood vessel",
+    "cerebrovascular": "blood supply to the brain",
+    "pulmonary": "lung",
+    "infarct": "damage from a blocked blood supply",
+    "stenosis": "narrowing",
+    "atherosclerosis": "furred-up arteries",
+    "aneurysm": "bulging artery",
+    "oedema": "swelling",
+    "edema": "swelling",
+    "erythema": "redness",
+    "pruritus": "itching",
+    "polyuria": "passing a lot of urine",
+    "polydipsia": "being very thirsty",
+    "dyslipidaemia": "abnormal cholesterol",
+    "hypothyroidism": "underactive thyroid",
+    "hyperthyroidism": "overactive thyroid",
+    "asymptomatic": "without symptoms",
+    "suboptimal": "not as good as it should be",
+    "pharmacological": "with medicines",
+    "regimen": "plan",
+    "contraindication": "reason not to use",
+    "pathophysiology": "what happens in the body",
+    "sequelae": "after-effects",
+    "titration": "dose adjustment",
+    "non-adherence": "not taking the medicine",
+    "hypotension": "low blood pressure",
+    "tachypnoea": "fast breathing",
+    "hypoxia": "low oxygen",
+    "sepsis": "severe infection",
 }
 
 _TERMS = sorted(JARGON, key=len, reverse=True)
@@ -126,3 +175,20 @@ def explained(text: str, term: str) -> bool:
 def unexplained(text: str) -> list[str]:
     """Jargon in `text` that `text` itself does not explain."""
     return [t for t in dict.fromkeys(find_terms(text)) if not explained(text, t)]
+
+
+def occurrences(text: str) -> list[tuple[str, int]]:
+    """Every jargon term in `text` with its position, in order, lower case."""
+    return [(m.group(1).lower(), m.start(1)) for m in _TERM_RE.finditer(text)]
+
+
+def explained_at(text: str, term: str, pos: int) -> bool:
+    """Like explained(), for the occurrence of `term` that starts at `pos`."""
+    low = text.lower()
+    window = low[max(0, pos - 80) : pos + len(term) + 120]
+    if _EXPLAIN.search(window):
+        return True
+    for pattern, plain in JARGON.items():
+        if re.fullmatch(pattern, term.lower()):
+            return plain.lower() in window
+    return False

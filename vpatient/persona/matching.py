@@ -50,7 +50,8 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
     "home_life": [r"live (?:with|alone|on your own)", r"at home", r"home (?:situation|life)", r"who(?:'s| is) at home",
                   r"living (?:situation|arrangements?)"],
     "identity": [r"date of birth", r"\bdob\b", r"(?:your|full) name", r"confirm (?:your|who)", r"how old are you"],
-    "ideas": [r"what do you think (?:it|is|might|could|this|that)", r"your (?:own )?(?:thoughts|ideas?|theory)"],
+    "ideas": [r"what do you (?:think|reckon|suppose|believe|feel) (?:it|is|might|could|this|that|has|caused|causes)",
+              r"your (?:own )?(?:thoughts|ideas?|theory)", r"what(?:'s| is) causing"],
     "concerns": [r"worr(?:ied|ying|y|ies)", r"concern(?:ed|s)?", r"afraid", r"scared", r"frightened"],
     "expectations": [r"hoping (?:for|we|to|that)", r"expect\w*", r"hope to get", r"like (?:us )?to do", r"want(?:ed)? from"],
     "diet": [r"diet", r"eat(?:ing)?", r"food"],
@@ -65,6 +66,9 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
     "sexual_history": [r"sexual\w*", r"sexual partners?", r"condoms?"],
     "mood": [r"mood", r"depress\w*", r"low in (?:yourself|mood)", r"feeling down"],
 }
+
+
+_ANAPHORA = re.compile(r"\b(?:it|this|that|these|those|them|they|like that|such)\b", re.I)
 
 
 @dataclass
@@ -101,6 +105,8 @@ class Matcher:
     """Below ASK but above this: the question is probably about the persona but unclear."""
     MARGIN = 0.08
     """Topics within this margin of the clause's best match are asked about too."""
+    CLEAR = 0.08
+    """A best match above GRAY that beats every other topic by this much is taken as asked."""
 
     def __init__(self, persona: Persona, embedder: Embedder):
         self.embedder = embedder
@@ -121,6 +127,7 @@ class Matcher:
             weights.append(0.85)
         self._owners = np.array(owners)
         self._weights = np.array(weights, dtype=np.float32)
+        self.context = persona.presenting_complaint
         self._examples = embedder.encode_many(texts)
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
@@ -140,28 +147,46 @@ class Matcher:
             out[:, j] = sims[:, cols].max(axis=1)
         return out
 
-    def match(self, clauses: Sequence[str]) -> list[ClauseMatch]:
+    def _contextual_scores(self, clauses: Sequence[str]) -> np.ndarray:
+        """Scores of each clause; a clause that leans on context ("is there anything like that?") is also
+        read together with the clause before it, or with the presenting complaint if it is the first."""
         table = self.scores(clauses)
+        leaning = [i for i, c in enumerate(clauses) if _ANAPHORA.search(c)]
+        if leaning:
+            joined = [f"{clauses[i - 1]} {clauses[i]}" if i else f"{clauses[i]} ({self.context})" for i in leaning]
+            table[leaning] = np.maximum(table[leaning], self.scores(joined) * 0.95)
+        return table
+
+    def match(self, clauses: Sequence[str]) -> list[ClauseMatch]:
+        table = self._contextual_scores(clauses)
+        order = {s.id: k for k, s in enumerate(self.statements)}
         results: list[ClauseMatch] = []
         for ci, clause in enumerate(clauses):
             row = table[ci]
             cm = ClauseMatch(clause)
-            best = int(row.argmax()) if len(row) else -1
-            if best >= 0:
-                cm.best_score = float(row[best])
-                cm.best_id = self.statements[best].id
-            chosen: dict[str, Match] = {}
+            if not len(row):
+                results.append(cm)
+                continue
+            best = int(row.argmax())
+            cm.best_score = float(row[best])
+            cm.best_id = self.statements[best].id
+            others = [row[j] for j, s in enumerate(self.statements) if s.topic != self.statements[best].topic]
+            runner_up = float(max(others)) if others else 0.0
+            # The best match stands out clearly from every other topic, though below ASK.
+            clear_winner = cm.best_score >= self.GRAY and cm.best_score - runner_up >= self.CLEAR
             kw_hits = [rx is not None and bool(rx.search(clause)) for rx in self._keyword_res]
             kw_topics = {s.topic for s, hit in zip(self.statements, kw_hits, strict=True) if hit}
-            # 1. direct hits: keywords, and semantic matches close to the best one; when a keyword names a
-            #    topic, a semantic match to another topic must be strong (idioms: "what's going on").
+            chosen: dict[str, Match] = {}
+            # 1. direct hits: keywords, and semantic matches close to the best one. When a keyword names a
+            #    topic, a semantic match to another topic must be strong or a clear winner ("what's going on").
             for j, s in enumerate(self.statements):
                 floor = self.SPECIFIC if s.tier == Tier.specific else self.ASK
-                hit_sem = row[j] >= floor and row[j] >= cm.best_score - self.MARGIN
-                hit_kw = kw_hits[j]
-                if kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC:
+                hit_sem = bool(row[j] >= floor and row[j] >= cm.best_score - self.MARGIN)
+                if j == best and clear_winner and s.tier != Tier.specific:
+                    hit_sem = True
+                elif kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC:
                     hit_sem = False
-                if hit_kw:
+                if kw_hits[j]:
                     chosen[s.id] = Match(s, 1.0, "keyword")
                 elif hit_sem:
                     chosen[s.id] = Match(s, float(row[j]), "semantic")
@@ -170,7 +195,6 @@ class Matcher:
                 for sib in self.by_topic[m.statement.topic]:
                     if sib.id not in chosen and sib.tier != Tier.specific:
                         chosen[sib.id] = Match(sib, m.score, "topic")
-            order = {s.id: k for k, s in enumerate(self.statements)}
             cm.matches = sorted(chosen.values(), key=lambda m: order[m.statement.id])
             results.append(cm)
         return results

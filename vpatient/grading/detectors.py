@@ -1,0 +1,226 @@
+"""Built-in detectors: evidence that needs the conversation around an utterance, not just the utterance.
+
+Each detector takes the prepared transcript and the item's evidence spec and returns hits (turn, quote,
+reason). Detectors that work on clauses honour the evidence's `acts`; turn-level ones (summary,
+jargon_unexplained, acknowledges_belief, greeting_and_introduction) do not need them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vpatient.grading.analysis import Analysis, Clause
+from vpatient.grading.schema import Detector, Evidence, Speaker
+from vpatient.language import acts as A
+from vpatient.language import culture, jargon, moves, summary, symptoms
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One piece of evidence: a turn (and clause within it), the quote, and why it counts."""
+
+    turn: int
+    index: int
+    quote: str
+    reason: str
+    similarity: float | None = None
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.turn, self.index)
+
+
+def clause_ok(clause: Clause, ev: Evidence) -> bool:
+    return all(clause.has(act) for act in ev.acts)
+
+
+def _quote(text: str, limit: int = 300) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def greeting_and_introduction(an: Analysis, ev: Evidence) -> list[Hit]:
+    turns = an.speaker_turns(Speaker.learner)[: ev.first_turns or 4]
+    greeting = [t for t in turns if moves.greets(an.texts[t]) or A.is_greeting(an.texts[t])]
+    intro = [t for t in turns if moves.introduces_self(an.texts[t])]
+    if not greeting or not intro:
+        return []
+    hits = [Hit(intro[0], 0, _quote(an.texts[intro[0]]), "gives own name or role")]
+    if greeting[0] != intro[0]:
+        hits.insert(0, Hit(greeting[0], 0, _quote(an.texts[greeting[0]]), "greets the patient"))
+    else:
+        hits[0] = Hit(intro[0], 0, hits[0].quote, "greets the patient and gives own name or role")
+    return hits
+
+
+def summary_detector(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for t in an.speaker_turns(Speaker.learner):
+        found = summary.find_summary(an.texts[t], an.said_before(t, "patient"))
+        if found:
+            facts = "; ".join(f"'{f}'" for f in found.facts[:4])
+            hits.append(Hit(t, 0, _quote(found.quote), f"restates {len(found.facts)} things the patient said ({facts})"))
+    return hits
+
+
+def new_symptom_question(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for clause in an.clauses_of(Speaker.learner):
+        if not A.is_question(clause.text) or not clause_ok(clause, ev):
+            continue
+        asked = symptoms.symptom_concepts(clause.text)
+        if not asked:
+            continue
+        raised = symptoms.symptom_concepts(an.said_before(clause.turn, "patient"))
+        new = sorted(asked - raised)
+        if new:
+            words = [symptoms.first_symptom_mention(clause.text, c) or c for c in new]
+            hits.append(
+                Hit(clause.turn, clause.index, _quote(clause.text), f"asks about {', '.join(words)}, not raised by the patient")
+            )
+    return hits
+
+
+_MEANING_Q = re.compile(r"\bwhat (?:does|do|is|'s) (?:that|this|it|\w+) (?:mean|means)\b|\bwhat'?s that\b|\bmeaning\b", re.I)
+
+
+def _extra_terms(ev: Evidence) -> re.Pattern[str] | None:
+    if not ev.terms:
+        return None
+    return re.compile(r"\b(" + "|".join(re.escape(t) for t in ev.terms) + r")\b", re.I)
+
+
+def _jargon_in_turn(an: Analysis, t: int, ev: Evidence) -> list[str]:
+    """Unexplained jargon in learner turn t (explained in that turn, or in the learner's next turn when the
+    patient did not have to ask what it meant, counts as explained)."""
+    text = an.texts[t]
+    ignore = {x.lower() for x in ev.ignore_terms}
+    found = jargon.occurrences(text)
+    extra = _extra_terms(ev)
+    if extra:
+        found += [(m.group(1).lower(), m.start(1)) for m in extra.finditer(text)]
+    if not found:
+        return []
+    patient_before = an.said_before(t, "patient").lower()
+    nxt = an.next(t, "learner")
+    between = " ".join(an.texts[t + 1 : nxt]) if nxt is not None else ""
+    follow = an.texts[nxt] if nxt is not None and not _MEANING_Q.search(between) else ""
+    out: list[str] = []
+    for term, pos in found:
+        if term in ignore or term in out:
+            continue
+        if re.search(r"\b" + re.escape(term) + r"\b", patient_before):
+            continue  # the patient used the word first
+        if jargon.explained_at(text, term, pos):
+            continue
+        if follow and (jargon.explained(follow, term) or _plain_word_in(term, follow)):
+            continue
+        out.append(term)
+    return out
+
+
+def _plain_word_in(term: str, text: str) -> bool:
+    low = text.lower()
+    for pattern, plain in jargon.JARGON.items():
+        if re.fullmatch(pattern, term):
+            return plain.lower() in low
+    return False
+
+
+def jargon_unexplained(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for t in an.speaker_turns(Speaker.learner):
+        terms = _jargon_in_turn(an, t, ev)
+        if terms:
+            shown = ", ".join(f"'{x}'" for x in terms)
+            quote = next((c.text for c in an.by_turn[t] if any(x in c.text.lower() for x in terms)), an.texts[t])
+            hits.append(Hit(t, 0, _quote(quote), f"uses {shown} without explaining it"))
+    return hits
+
+
+DEFAULT_NEWS_TERMS = ("cancer", "cancers", "cancerous", "tumour", "tumours", "tumor", "tumors")
+_HEDGED = re.compile(
+    r"\b(?:not|isn'?t|wasn'?t|no sign of|rule out|ruled out|exclude|excluded|whether|if it(?:'s| is| was)|worried about|"
+    r"concerned about|afraid of|scared of|check (?:for|whether|if)|test(?:ing)? for|looking for|might|could|may|possible|"
+    r"possibility)\b[^.?!]{0,30}$",
+    re.I,
+)
+
+
+def plain_diagnosis(an: Analysis, ev: Evidence) -> list[Hit]:
+    terms = ev.terms or list(DEFAULT_NEWS_TERMS)
+    rx = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
+    hits: list[Hit] = []
+    for clause in an.clauses_of(Speaker.learner):
+        if A.is_question(clause.text) or not clause_ok(clause, ev):
+            continue
+        for m in rx.finditer(clause.text):
+            if _HEDGED.search(clause.text[: m.start()]):
+                continue
+            hits.append(Hit(clause.turn, clause.index, _quote(clause.text), f"names it in plain words: '{m.group(1)}'"))
+            break
+    return hits
+
+
+def plain_explanation(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for t in an.speaker_turns(Speaker.learner):
+        if _jargon_in_turn(an, t, ev):
+            continue
+        for clause in an.by_turn[t]:
+            if len(clause.text.split()) < 6 or A.is_question(clause.text) or not clause_ok(clause, ev):
+                continue
+            if moves.is_explanation(clause.text):
+                hits.append(Hit(t, clause.index, _quote(clause.text), "explains in plain words, no unexplained jargon"))
+                break
+    return hits
+
+
+_WEAK_ACK = re.compile(
+    r"\b(?:i (?:can )?(?:understand|see|appreciate|hear)|that (?:makes sense|'?s (?:fine|ok|okay|understandable|fair|"
+    r"interesting|really interesting|important|helpful))|of course|absolutely|i(?:'m| am) glad you (?:told|mentioned|"
+    r"said))\b",
+    re.I,
+)
+
+
+def acknowledges_belief(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for t in an.speaker_turns(Speaker.learner):
+        text = an.texts[t]
+        if moves.dismisses_belief(text) or A.is_dismissive(text) or culture.is_stereotyping(text):
+            continue
+        recent = [p for p in range(max(0, t - 4), t) if an.roles[p] == "patient"][-2:]
+        belief_context = any(culture.mentions_belief(an.texts[p]) for p in recent)
+        strong = moves.is_respectful(text)
+        weak = bool(_WEAK_ACK.search(text)) or A.is_empathic(text)
+        if (strong and (belief_context or culture.mentions_belief(text))) or (weak and belief_context):
+            quote = next(
+                (c.text for c in an.by_turn[t] if moves.is_respectful(c.text) or _WEAK_ACK.search(c.text)), text
+            )
+            why = "acknowledges the patient's belief or practice respectfully, without dismissing it"
+            hits.append(Hit(t, 0, _quote(quote), why))
+    return hits
+
+
+def safety_net(an: Analysis, ev: Evidence) -> list[Hit]:
+    hits: list[Hit] = []
+    for t in an.speaker_turns(Speaker.learner):
+        sentence = moves.safety_net_sentence(an.texts[t])
+        if sentence:
+            hits.append(Hit(t, 0, _quote(sentence), "tells the patient when or under what conditions to seek help"))
+    return hits
+
+
+DETECTORS: dict[Detector, Callable[[Analysis, Evidence], list[Hit]]] = {
+    Detector.greeting_and_introduction: greeting_and_introduction,
+    Detector.summary: summary_detector,
+    Detector.new_symptom_question: new_symptom_question,
+    Detector.jargon_unexplained: jargon_unexplained,
+    Detector.plain_diagnosis: plain_diagnosis,
+    Detector.plain_explanation: plain_explanation,
+    Detector.acknowledges_belief: acknowledges_belief,
+    Detector.safety_net: safety_net,
+}

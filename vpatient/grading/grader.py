@@ -1,0 +1,329 @@
+"""The deterministic rubric grader and its result types (the grade JSON contract, design.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vpatient.embeddings import Embedder
+from vpatient.grading.analysis import Analysis
+from vpatient.grading.detectors import Hit
+from vpatient.grading.judge import Judge
+from vpatient.grading.matching import CompiledEvidence, Matches, find
+from vpatient.grading.metrics import Metrics, compute
+from vpatient.grading.schema import Evidence, Item, Kind, Rubric, Speaker
+from vpatient.transcript import Transcript
+
+MAX_EVIDENCE = 3
+"""Evidence turns cited per item (the earliest ones)."""
+
+
+@dataclass
+class EvidenceTurn:
+    turn: int
+    quote: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"turn": self.turn, "quote": self.quote}
+
+
+@dataclass
+class ItemGrade:
+    id: str
+    kind: str
+    met: bool
+    score: float
+    max: float
+    evidence: list[EvidenceTurn]
+    rationale: str
+    title: str = ""
+    section: str = ""
+    feedback: str = ""
+    reasons: list[str] = field(default_factory=list)
+    """Why each evidence turn counts (parallel to `evidence`)."""
+    judged_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "met": self.met,
+            "score": self.score,
+            "max": self.max,
+            "evidence": [e.to_json() for e in self.evidence],
+            "rationale": self.rationale,
+            "title": self.title,
+            "section": self.section,
+            "feedback": self.feedback,
+        }
+        if self.judged_by:
+            out["judged_by"] = self.judged_by
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ItemGrade:
+        return cls(
+            id=d["id"],
+            kind=d["kind"],
+            met=bool(d["met"]),
+            score=float(d["score"]),
+            max=float(d["max"]),
+            evidence=[EvidenceTurn(int(e["turn"]), str(e["quote"])) for e in d.get("evidence", [])],
+            rationale=d.get("rationale", ""),
+            title=d.get("title", ""),
+            section=d.get("section", ""),
+            feedback=d.get("feedback", ""),
+            judged_by=d.get("judged_by"),
+        )
+
+
+@dataclass
+class SectionGrade:
+    id: str
+    title: str
+    weight: float
+    score: float
+    max: float
+    percent: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Grade:
+    """A graded transcript. `to_json()` is the grade JSON contract (plus extra fields)."""
+
+    rubric: str
+    transcript: str
+    score: float
+    max_score: float
+    items: list[ItemGrade]
+    sections: list[SectionGrade] = field(default_factory=list)
+    percent: float = 0.0
+    passed: bool = False
+    pass_mark: float = 0.0
+    rubric_title: str = ""
+    warnings: list[str] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def item(self, item_id: str) -> ItemGrade:
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rubric": self.rubric,
+            "transcript": self.transcript,
+            "score": self.score,
+            "max_score": self.max_score,
+            "items": [i.to_json() for i in self.items],
+            "rubric_title": self.rubric_title,
+            "percent": self.percent,
+            "passed": self.passed,
+            "pass_mark": self.pass_mark,
+            "sections": [s.to_json() for s in self.sections],
+            "warnings": list(self.warnings),
+            "metrics": self.metrics.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Grade:
+        """Rebuild a Grade from its JSON (e.g. as stored); unknown extra fields are ignored."""
+        return cls(
+            rubric=d["rubric"],
+            transcript=d["transcript"],
+            score=float(d["score"]),
+            max_score=float(d["max_score"]),
+            items=[ItemGrade.from_json(i) for i in d["items"]],
+            sections=[SectionGrade(**s) for s in d.get("sections", [])],
+            percent=float(d.get("percent", 0.0)),
+            passed=bool(d.get("passed", False)),
+            pass_mark=float(d.get("pass_mark", 0.0)),
+            rubric_title=d.get("rubric_title", ""),
+            warnings=list(d.get("warnings", [])),
+            metrics=Metrics.from_json(d.get("metrics", {})),
+        )
+
+
+class Grader:
+    """Grades transcripts against one rubric. Build once (regexes compiled, examples embedded), reuse."""
+
+    def __init__(self, rubric: Rubric, embedder: Embedder | None = None, judge: Judge | None = None):
+        self.rubric = rubric
+        self.judge = judge
+        self._embedder = embedder
+        self._compiled: dict[str, CompiledEvidence] = {e.id: CompiledEvidence(e.evidence) for e in rubric.events}
+        self._compiled.update({i.id: CompiledEvidence(i.evidence) for i in rubric.items()})
+        self._needs_embeddings = any(c.examples for c in self._compiled.values())
+        self._ready = False
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from vpatient.embeddings import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def prepare(self) -> None:
+        """Load the embedding model and embed the rubric's examples (done on first grade otherwise)."""
+        if self._ready:
+            return
+        if self._needs_embeddings:
+            for ce in self._compiled.values():
+                ce.embed_examples(self.embedder.encode_many)
+        self._ready = True
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(texts)
+
+    def grade(self, transcript: Transcript) -> Grade:
+        self.prepare()
+        an = Analysis(transcript)
+        warnings: list[str] = []
+        if not transcript.turns:
+            warnings.append("the transcript has no turns: nothing can be met")
+        elif not any(an.texts[t].strip() for t in an.speaker_turns(Speaker.learner)):
+            warnings.append("the transcript has no learner speech: nothing can be met")
+        raw: dict[str, Matches] = {}
+        encode = self._encode if self._needs_embeddings else None
+        for key, ce in self._compiled.items():
+            raw[key] = find(ce, an, encode) if transcript.turns else Matches([], [])
+        resolved: dict[str, list[Hit]] = {}
+        dropped: dict[str, str] = {}
+
+        def first(key: str) -> tuple[int, int] | None:
+            hits = resolve(key)
+            return hits[0].order if hits else None
+
+        def resolve(key: str) -> list[Hit]:
+            if key in resolved:
+                return resolved[key]
+            resolved[key] = []  # guards against cycles (refused by the rubric check anyway)
+            ev: Evidence = self._compiled[key].ev
+            hits = raw[key].hits
+            if ev.before:
+                limit = first(ev.before)
+                if limit is not None:
+                    kept = [h for h in hits if h.order < limit]
+                    if hits and not kept:
+                        dropped[key] = f"found at turn {hits[0].turn}, but not before {ev.before} (turn {limit[0]})"
+                    hits = kept
+            if ev.after:
+                start = first(ev.after)
+                kept = [h for h in hits if start is not None and h.order > start]
+                if hits and not kept:
+                    when = f"turn {start[0]}" if start is not None else "it never happened"
+                    dropped[key] = f"found at turn {hits[0].turn}, but not after {ev.after} ({when})"
+                hits = kept
+            resolved[key] = hits
+            return hits
+
+        items: list[ItemGrade] = []
+        for section in self.rubric.sections:
+            for item in section.items:
+                items.append(self._item_grade(item, section.id, resolve(item.id), raw[item.id], dropped.get(item.id), transcript))
+        return self._total(transcript, items, warnings, compute(an))
+
+    def _item_grade(
+        self, item: Item, section: str, hits: list[Hit], raw: Matches, dropped: str | None, transcript: Transcript
+    ) -> ItemGrade:
+        judged_by = None
+        if not hits and raw.borderline and self.judge is not None and not dropped:
+            verdict = self.judge.settle(item, transcript, raw.borderline)
+            if verdict is not None and verdict.met:
+                quote = next((h.quote for h in raw.borderline if h.turn == verdict.turn), transcript.turns[verdict.turn].text)
+                hits = [Hit(verdict.turn, 0, quote, verdict.rationale)]
+                judged_by = self.judge.name
+        met = bool(hits)
+        cited: list[Hit] = []
+        for h in hits:
+            if all(c.turn != h.turn for c in cited):
+                cited.append(h)
+            if len(cited) == MAX_EVIDENCE:
+                break
+        fault = item.kind == Kind.fault
+        if met:
+            more = sorted({h.turn for h in hits} - {c.turn for c in cited})
+            also = f" (also turns {', '.join(map(str, more[:5]))}{'...' if len(more) > 5 else ''})" if more else ""
+            lead = "Happened" if fault else "Done"
+            rationale = f"{lead} at turn {cited[0].turn}: {cited[0].reason}{also}."
+        elif dropped:
+            rationale = f"Not met: {dropped}."
+        else:
+            rationale = "Not found in any learner turn." if not fault else "Did not happen in any learner turn."
+            if raw.borderline:
+                b = max(raw.borderline, key=lambda h: h.similarity or 0.0)
+                rationale += f" Closest: turn {b.turn}, {b.reason}."
+        if fault:
+            score, top = (-item.marks if met else 0.0), 0.0
+            feedback = item.feedback.met if met else item.feedback.missed
+        else:
+            score, top = (item.marks if met else 0.0), item.marks
+            feedback = item.feedback.met if met else item.feedback.missed
+        return ItemGrade(
+            id=item.id,
+            kind=item.kind.value,
+            met=met,
+            score=float(score),
+            max=float(top),
+            evidence=[EvidenceTurn(h.turn, h.quote) for h in cited],
+            rationale=rationale,
+            title=item.label,
+            section=section,
+            feedback=feedback,
+            reasons=[h.reason for h in cited],
+            judged_by=judged_by,
+        )
+
+    def _total(self, transcript: Transcript, items: list[ItemGrade], warnings: list[str], metrics: Metrics) -> Grade:
+        sections: list[SectionGrade] = []
+        weighted = 0.0
+        weights = 0.0
+        for section in self.rubric.sections:
+            mine = [i for i in items if i.section == section.id]
+            score = sum(i.score for i in mine)
+            top = sum(i.max for i in mine)
+            percent = round(max(0.0, score) / top * 100, 1) if top > 0 else None
+            sections.append(SectionGrade(section.id, section.title, section.weight, score, top, percent))
+            if percent is not None:
+                weighted += section.weight * percent
+                weights += section.weight
+        percent = round(weighted / weights, 1) if weights else 0.0
+        return Grade(
+            rubric=self.rubric.id,
+            transcript=transcript.id,
+            score=float(sum(i.score for i in items)),
+            max_score=float(sum(i.max for i in items)),
+            items=items,
+            sections=sections,
+            percent=percent,
+            passed=percent >= self.rubric.pass_mark,
+            pass_mark=self.rubric.pass_mark,
+            rubric_title=self.rubric.title,
+            warnings=warnings,
+            metrics=metrics,
+        )
+
+
+_graders: dict[int, Grader] = {}
+
+
+def grade(transcript: Transcript, rubric: Rubric, *, embedder: Embedder | None = None) -> Grade:
+    """Grade one transcript (the Grader for `rubric` is built once and reused)."""
+    grader = _graders.get(id(rubric))
+    if grader is None or grader.rubric is not rubric or (embedder is not None and grader._embedder is not embedder):
+        grader = Grader(rubric, embedder=embedder)
+        _graders[id(rubric)] = grader
+    return grader.grade(transcript)
+
+
+def grade_json(transcript: Transcript, rubric: Rubric) -> dict[str, Any]:
+    """The grade JSON contract for one transcript (store-friendly)."""
+    return grade(transcript, rubric).to_json()

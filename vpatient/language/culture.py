@@ -1,0 +1,72 @@
+"""Culture in a consultation: stereotyping statements, and patient talk about beliefs and practices."""
+
+from __future__ import annotations
+
+import re
+
+_GROUPS = (
+    r"muslims?|hindus?|sikhs?|jews?|jewish|christians?|catholics?|buddhists?|asians?|south asians?|africans?|"
+    r"indians?|pakistanis?|bangladeshis?|chinese|japanese|koreans?|vietnamese|filipinos?|arabs?|somalis?|nigerians?|"
+    r"ghanaians?|caribbeans?|jamaicans?|polish|poles|romanians?|eastern europeans?|latin(?:o|a|os|as|x)|hispanics?|"
+    r"mexicans?|travell?ers?|gypsies|roma|immigrants?|migrants?|refugees?|asylum seekers?|foreigners?|"
+    r"turkish|kurdish|iranians?|afghans?|syrians?|iraqis?|eritreans?|ethiopians?|sudanese|tamils?|gujaratis?|"
+    r"punjabis?|bengalis?"
+)
+_PEOPLE = r"people|patients|women|men|families|folk|folks|communities|community|cultures?|mothers|fathers|parents|ones"
+_GENERAL = (
+    r"always|usually|often|tend to|tends to|never|all|typically|generally|normally|mostly|don'?t|do not|won'?t|"
+    r"will not|can'?t|are|have|like|love|prefer|believe|refuse|eat|drink|fast|think|get|do|would|wouldn'?t"
+)
+_STEREO = re.compile(
+    r"\b(?:people|patients|women|men|folk|folks) like (?:you|yourself)\b|"
+    r"\b(?:you|your) (?:people|lot|kind|sort|type)\b|"
+    r"\b(?:you|your) (?:" + _GROUPS + r")\b|"
+    rf"\b(?:{_PEOPLE}) (?:from|of|in) (?:your|that|this|their|those) (?:culture|country|community|background|religion|"
+    rf"part of the world|ethnicity|race|faith|region|group|origin|heritage)s?\b[^.?!]{{0,40}}\b(?:{_GENERAL})\b|"
+    rf"\b(?:in|from) your (?:culture|religion|country|community|tradition|background|faith)s?,? "
+    rf"(?:you|people|they|everyone|everybody|women|men|families)(?: all)? (?:{_GENERAL})\b|"
+    rf"\b(?:{_GROUPS}) (?:{_PEOPLE})? ?(?:always|usually|often|tend to|never|all|typically|generally|don'?t|do not|"
+    rf"won'?t|are (?:always|usually|often|very|so|known|more|less|not)|are all|like to|love|refuse|can'?t)\b|"
+    rf"\b(?:all|most|typical|like (?:most|all|many|other)|you know how) (?:{_GROUPS})(?: {_PEOPLE})?\b|"
+    rf"\b(?:black|white|brown|ethnic|minority|religious|foreign) (?:{_PEOPLE}) (?:always|usually|often|tend to|never|"
+    rf"all|typically|generally|don'?t|do not|won'?t|are (?:always|usually|often|very|so|known|more|less|not)|like to)\b|"
+    r"\b(?:i (?:assume|suppose|expect|imagine|presume|take it|guess)|presumably|i'?m guessing|no doubt|obviously|"
+    r"of course),? (?:\w+ ){0,8}(?:because|since|as|being) (?:you'?re|you are|you come from|you'?re from) (?:a |an )?"
+    rf"(?:{_GROUPS}|from (?:abroad|there|that)|religious|foreign)\b|"
+    r"\b(?:because|since|as|being) (?:you'?re|you are|you come from|you'?re from) (?:a |an )?"
+    rf"(?:{_GROUPS})\b[^.?!]{{0,60}}\b(?:you(?:'ll|'d| will| would| must| probably| don'?t| won'?t| can'?t)|"
+    r"i (?:assume|suppose|expect|imagine|presume|guess))\b|"
+    r"\b(?:your|the) (?:culture|religion|community|family|people) (?:won'?t|doesn'?t|don'?t|wouldn'?t|never) "
+    r"(?:let|allow|like|accept|want)\b|"
+    r"\btypical (?:of|for) (?:you|your|people (?:like|from))\b|"
+    r"\b(?:that'?s|it'?s|this is) (?:a |very |so )?(?:typical(?:ly)?|common) (?:\w+ )?(?:in|for|with|among) "
+    r"(?:your|you) (?:people|lot|culture|community|religion|kind)\b",
+    re.I,
+)
+
+_BELIEF_TALK = re.compile(
+    r"\b(?:pray\w*|god|allah|faith|religio\w*|church|mosque|temple|gurdwara|synagogue|imam|priest|pastor|"
+    r"tradition\w*|cultur\w*|herb\w*|remed\w*|healer\w*|shaman|fast(?:ing|s)?|ramadan|lent|ayurved\w*|spirit\w*|"
+    r"evil eye|black magic|witch\w*|curse\w*|karma|punish\w*|sin\b|hot and cold|natural (?:medicine|things|ways?)|"
+    r"ginger|turmeric|garlic|bitter (?:leaf|melon|gourd)|teas?\b|back home|in my (?:country|village|culture|family)|"
+    r"we believe|my (?:grand)?(?:mother|father|mum|dad|family|elders|community) (?:says?|said|believes?|thinks?)|"
+    r"halal|kosher|vegetarian|pork|blessing|holy|amulet|charm|acupunctur\w*|chinese medicine|cupping|"
+    r"energy|balance|qi\b|chi\b|yin|yang|fate|destiny|will of god|god'?s will|diet)\b",
+    re.I,
+)
+
+
+def is_stereotyping(text: str) -> bool:
+    """An assumption or generalisation about the patient from ethnicity, religion, nationality or culture
+    ('people like you usually...', 'in your culture you don't...', 'I assume, as you're Muslim, ...')."""
+    return bool(_STEREO.search(text))
+
+
+def stereotype_span(text: str) -> str | None:
+    m = _STEREO.search(text)
+    return m.group(0) if m else None
+
+
+def mentions_belief(text: str) -> bool:
+    """Talk of faith, tradition, remedies, healers, fasting or diet (typically the patient's)."""
+    return bool(_BELIEF_TALK.search(text))

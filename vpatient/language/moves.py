@@ -1,0 +1,287 @@
+"""Consultation moves beyond the basic acts: inviting questions, checking understanding, safety-netting,
+warning shots, summary openers and plain explanations.
+
+Plain rules, fast and explainable, matched on one utterance (a clause, sentence or turn) at a time.
+Context-dependent decisions (does a summary restate what the patient said?) live in summary.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vpatient.language.acts import sentences
+
+_NOISE = re.compile(r"<[^>]*>|\[(?:unintelligible|inaudible|unclear|crosstalk|laughs?|pause)[^\]]*\]", re.I)
+_SPACES = re.compile(r"\s{2,}")
+_LEAD = re.compile(
+    r"^(?:(?:so|and|okay|ok|right|alright|all right|um+|uh+|erm+|er|ah|mm+|mm-hmm|yeah|yes|no|well|now|fine|"
+    r"great|sure|good|oh|ohh)\b[\s,.!?-]*)+",
+    re.I,
+)
+
+
+def clean(text: str) -> str:
+    """Drop transcription tags (<INAUDIBLE_SPEECH/>, [unintelligible]) and squeeze spaces."""
+    return _SPACES.sub(" ", _NOISE.sub(" ", text)).strip()
+
+
+def strip_fillers(text: str) -> str:
+    """'Um, okay, so do you smoke?' -> 'do you smoke?' (for matching by meaning)."""
+    stripped = _LEAD.sub("", text.strip())
+    return stripped or text.strip()
+
+
+_INVITES = re.compile(
+    r"\b(?:(?:any|have you (?:got )?any|do you have any|got any|are there any|what) (?:other |more |further |final "
+    r"|last )?questions?\b|"
+    r"questions? (?:for me|you(?:'d| would)? (?:like|want) to ask|about (?:anything|that|this|what))|"
+    r"anything (?:else )?(?:that )?you(?:'d| would)? (?:like|want|wanted|need) (?:me )?to (?:ask|know|discuss|talk|go over|"
+    r"clarify|mention|raise|explain)|"
+    r"anything (?:else )?(?:i can|i could|we can) (?:help|do)|"
+    r"(?:feel free|don'?t hesitate|please) (?:to )?ask|ask me anything|"
+    r"if you (?:have|'ve got|think of) any (?:other |more |further )?questions|"
+    r"(?:is there )?anything (?:else )?(?:you(?:'re| are) (?:unsure|not sure|worried|confused) about|"
+    r"(?:on|in) your mind|you(?:'d| would) like to (?:ask|know))|"
+    r"what (?:else )?would you like to (?:know|ask))",
+    re.I,
+)
+_CHECKS = re.compile(
+    r"\b(?:(?:does|did) (?:that|this|it|all (?:of )?that|everything|what i(?:'ve| have)? (?:said|explained)) "
+    r"(?:all )?make sense|makes? sense(?: to you)?\s*\?|"
+    r"(?:is|was) (?:that|this|everything|it|all (?:of )?that|the plan|the (?:treatment )?plan|what i(?:'ve| have)? said) "
+    r"(?:all )?(?:clear|understandable)|(?:are|is) (?:you|that|things) clear|"
+    r"do you understand|(?:are you )?(?:following|with) me(?: so far)?\s*\?|"
+    r"have i explained (?:that|it|this|things|everything) (?:clearly|ok|okay|well|properly)|"
+    r"(?:can|could|would) you (?:tell|explain|say|repeat|summari[sz]e) (?:it |that |this )?(?:back )?(?:to me )?"
+    r"(?:what|in your own words|how)|"
+    r"in your own words|what have you (?:understood|taken in|made of)|what(?:'s| is| are) your understanding of what|"
+    r"how much of (?:that|this|what i(?:'ve)? said) (?:has )?(?:made sense|did you|do you)|"
+    r"(?:anything|is there anything) (?:i(?:'ve| have)? said )?(?:that )?(?:you )?(?:didn'?t|don'?t|did not|do not) "
+    r"(?:understand|follow)|(?:anything|something) (?:that'?s |that is )?(?:unclear|not clear)|"
+    r"just to (?:check|make sure) (?:that )?you(?:'ve| have)? (?:understood|got)|"
+    r"what do you understand (?:about|from|by) (?:what|that|this|the (?:plan|results?|news|diagnosis)))",
+    re.I,
+)
+
+# --- safety-netting: a condition or a time, and an instruction to the patient to seek help -----------------
+_SN_CONDITION = re.compile(
+    r"\b(?:if|should|in case|whenever|as soon as|any time)\b[^.?!]{0,160}?\b(?:worse|worsen\w*|deteriorat\w*|"
+    r"not (?:getting |feeling )?(?:any )?better|(?:does|do|did|is|are|has|have)n'?t (?:get(?:ting)? |got |gotten )?"
+    r"(?:any )?(?:better|improv\w*|settl\w*|go(?:ne)? away|clear\w*|resolv\w*)|no better|persist\w*|"
+    r"develop\w*|notice\w*|get any|start\w*|concern\w*|worr\w*|change\w*|new|still|carr(?:y|ies) on|continu\w*|"
+    r"return\w*|come(?:s)? back|high (?:fever|temperature)|severe|unable|can'?t|struggl\w*|"
+    r"any (?:of (?:these|those|that)|problems|issues|other))",
+    re.I,
+)
+_SN_THINGS_TO_WATCH = re.compile(
+    r"\b(?:things|signs|symptoms) (?:to|you (?:should|need to)) (?:look out|watch out|keep an eye)|red flags?|"
+    r"keep an eye (?:on|out)|look out for",
+    re.I,
+)
+_SN_ACTION = re.compile(
+    r"\b(?:come (?:back|and see|to see|in and see|straight back|back in)|see (?:me|us|a doctor|your (?:gp|doctor)|someone|"
+    r"the (?:gp|doctor|nurse))|(?:contact|call|ring|phone|speak to|talk to) (?:me|us|the (?:surgery|practice|clinic|gp|"
+    r"team|ward|nurse)|your (?:gp|doctor|team)|111|999|an ambulance|the out of hours)|(?:contact|call|ring|phone|dial) "
+    r"(?:111|999)|get in touch|seek (?:\w+ )?(?:help|advice|(?:medical )?attention|care)|"
+    r"(?:go|get|head) (?:straight )?(?:to|down to) (?:a ?& ?e|a and e|the (?:hospital|emergency|a&e|walk-in)|"
+    r"casualty|urgent care|hospital)|a ?& ?e\b|\ba and e\b|111\b|999\b|(?:emergency|urgent) (?:department|care|help)|"
+    r"(?:book|make) (?:an(?:other)?|a|a follow[- ]up) (?:appointment|review)|let (?:me|us) know|"
+    r"(?:i(?:'?d| would)|we(?:'?d| would)) (?:like|want) (?:you )?to (?:come|see you)|"
+    r"(?:i(?:'ll| will)|we(?:'ll| will)) (?:see|review) you (?:again|back)|"
+    r"(?:i|we) (?:want|need) you to (?:come|call|ring|contact|go|seek|get)|"
+    r"don'?t hesitate to (?:come|call|contact|get|ring|seek))",
+    re.I,
+)
+_SN_CLINICIAN_ONLY = re.compile(
+    r"\b(?:i(?:'ll| will| can| could)|we(?:'ll| will| can| could)|they(?:'ll| will)|the (?:team|hospital|clinic) will) "
+    r"(?:\w+ ){0,2}(?:call|ring|phone|contact|let you know|write|send)\b",
+    re.I,
+)
+_SN_TIME = re.compile(
+    r"\b(?:come back|come and see (?:me|us)|see (?:you|me|us) (?:again|back)|review you|check (?:in|on you))\b[^.?!]{0,40}?"
+    r"\b(?:in|after|within|next|by|at the end of|a couple of|a few)\b[^.?!]{0,20}?\b(?:days?|weeks?|months?|tomorrow|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.I,
+)
+
+_WARNING = re.compile(
+    r"\b(?:i'?m afraid|i am afraid|unfortunately|sadly|i(?:'m| am) (?:so |very )?sorry to (?:have to )?"
+    r"(?:tell|say|inform|share)|"
+    r"(?:news|results?|scans?|tests?|biopsy) (?:is|are|was|were|has|have)(?:n'?t| not) (?:\w+ )?(?:good|great|normal|clear|"
+    r"what|as|come back (?:clear|normal|as))|"
+    r"(?:some )?(?:not (?:very |so )?good|bad|difficult|serious|worrying|upsetting|hard|sad) news|"
+    r"not (?:the news|the result|what) (?:that )?(?:we|you|i)(?:'d| had| were| was)? (?:been )?(?:hoping|hoped|expecting|"
+    r"wanted)|(?:more|quite|very|rather) serious than|(?:prepare|brace) yourself|"
+    r"(?:shown?|showed|found|revealed|picked up) something (?:serious|worrying|concerning|abnormal|that (?:is|was) "
+    r"(?:serious|worrying|concerning))|something (?:serious|worrying|concerning)|"
+    r"(?:is|are|was|were)n'?t (?:good|great|as good)|not as (?:good|straightforward|simple|reassuring)|"
+    r"i wish i had (?:better|good|different) news|(?:not|isn'?t) (?:entirely )?(?:good|straightforward) news|"
+    r"(?:is|are|was|were)(?:n'?t| not) (?:as |what )?(?:we|you|i) (?:had )?(?:hoped|expected|wanted)|"
+    r"(?:more|quite|rather|very) (?:serious|worrying|concerning)|(?:results?|scan|tests?|biopsy) (?:are|were|is|was) "
+    r"(?:concerning|worrying|abnormal|serious))",
+    re.I,
+)
+_SUMMARY_MARKER = re.compile(
+    r"\b(?:to (?:sum (?:up|it up|things up)|summari[sz]e|recap)|in summary|(?:re-?)?summari[sz](?:e|ing)|recap\w*|"
+    r"just to (?:check|make sure) (?:that )?i(?:'ve| have) (?:got|understood)|"
+    r"(?:let me|can i|could i|i'?ll|i'?d like to|i(?:'m| am) going to|if i (?:can |could |may )?)(?:just )?"
+    r"(?:summari[sz]e|recap|go over|run through|go back over|check i)|"
+    r"so,? (?:far,? )?you(?:'ve| have) (?:told me|said|mentioned|been|had|got|noticed)|so,? (?:you(?:'re| are)|you(?:'ve| have)) "
+    r"(?:saying|telling me)|what you(?:'re| are| have|'ve) (?:been )?(?:telling|saying|told|said)|"
+    r"from what you(?:'ve| have)? (?:told|said|described|mentioned)|you (?:mentioned|said|told me|described|explained)|"
+    r"so,? (?:we(?:'ve| have)|today we(?:'ve| have)?) (?:talked|discussed|spoken|covered|gone through|been through)|"
+    r"(?:the )?(?:key|main) (?:points|things)|(?:to )?go over what we(?:'ve| have)? (?:discussed|talked|said))",
+    re.I,
+)
+_EXPLANATION = re.compile(
+    r"\b(?:(?:it|this|that|which) means|means (?:that|your|the|you)|is (?:when|where) (?:your|the|you)|happens when|"
+    r"(?:is|are|was) caused by|(?:is|are) because|the reason (?:is|for|why)|what(?:'s| is) (?:happening|going on) (?:is|in)|"
+    r"your body|in (?:your|the) body|works by|(?:help|helps|will help) (?:to |your |you |the )|"
+    r"(?:in|put) (?:simple|plain|everyday) (?:terms|words|language)|simply put|basically|"
+    r"(?:this|that|the|your) (?:condition|illness|disease|problem|medicine|medication|tablet|treatment|insulin|injection)s? "
+    r"(?:is|are|means|helps?|works?|will|can|stops?|keeps?|controls?|lowers?|brings?)|"
+    r"(?:sugar|blood|heart|lungs?|kidneys?|liver|bones?|brain|nerves?|blood vessels?) (?:is|are|can(?:'t| not)?|"
+    r"(?:does|do)n'?t|gets?|becomes?|carries|pumps?|work)|"
+    r"(?:is|are) (?:a|an) (?:type|kind|sort|way|name) (?:of|for)|we call (?:it|this|that))",
+    re.I,
+)
+_RESPECT = re.compile(
+    r"\b(?:i (?:really |fully |completely |absolutely )?respect (?:that|this|your|those|what)|"
+    r"(?:your|the) (?:faith|beliefs?|religion|culture|traditions?|practices?|values|views?) (?:is|are|clearly "
+    r"(?:is|are)|(?:really|very|so) (?:is|are)) (?:\w+ )?(?:important|valuable|meaningful|respected)|"
+    r"(?:i|we) (?:want|would like|'?d like|need) to (?:respect|honou?r|work with|make sure we respect|fit (?:around|with)) "
+    r"(?:your|that|this|those|what)|(?:respect|honou?r) (?:your|those|these) (?:beliefs?|wishes|faith|values|traditions?|"
+    r"practices?|choices?|decisions?)|"
+    r"(?:thank you|thanks) for (?:telling|sharing|explaining|letting me know|being (?:so )?(?:open|honest))|"
+    r"(?:that'?s|that is|it'?s|it is) (?:really |very |so )?(?:important|helpful|useful|good|valuable|interesting) "
+    r"(?:to know|for me to (?:know|understand)|to (?:hear|understand))|"
+    r"many (?:people|patients|of my patients|families) (?:find|feel|do|use|believe|take|choose|pray)|"
+    r"(?:we|you) can (?:certainly |definitely |absolutely )?(?:carry on|continue|keep|include|work (?:with|around)|"
+    r"fit|combine|use) (?:\w+ ){0,3}(?:alongside|together|as well|too|with (?:your|the))|"
+    r"(?:it|that|this) makes (?:complete |perfect |a lot of )?sense (?:that|why|to)|"
+    r"i can (?:understand|see) (?:why|how|that) (?:\w+ ){0,4}(?:important|matters|means|believe|feel|prefer|want))",
+    re.I,
+)
+_BELIEF_DISMISSAL = re.compile(
+    r"\b(?:(?:there'?s|there is|has) no (?:scientific |medical |real )?(?:evidence|proof|basis)|"
+    r"(?:does|do|did|will|would)(?:n'?t| not) (?:actually |really )?(?:work|help|do anything|cure|make (?:any )?difference)|"
+    r"(?:won'?t|will not|can'?t|cannot) (?:actually |really )?(?:help|work|cure|fix|do anything)|"
+    r"waste of (?:time|money)|superstiti\w*|myths?\b|old wives|nonsense|rubbish|silly|ridiculous|mumbo|hocus|"
+    r"not real|(?:isn'?t|is not|aren'?t|are not) (?:a )?real|made up|(?:you )?(?:must|need to|have to|should) "
+    r"(?:stop|forget|give up|ignore)|(?:stop|forget about) (?:\w+ ){0,2}(?:that|those|these|it)|"
+    r"(?:just )?(?:listen to|trust) (?:me|the doctor|medicine|science) (?:instead|not)|"
+    r"(?:only|just) (?:in|from) your (?:head|mind|imagination)|no such thing)",
+    re.I,
+)
+
+
+def invites_questions(text: str) -> bool:
+    """'Do you have any questions?', 'Anything you'd like to ask?' (not 'Is that OK?' tags)."""
+    return bool(_INVITES.search(text))
+
+
+def checks_understanding(text: str) -> bool:
+    """'Does that make sense?', 'Can you tell me in your own words what we've agreed?'"""
+    return bool(_CHECKS.search(text))
+
+
+def safety_netting(text: str) -> bool:
+    """Tells the patient when or under what conditions to come back or seek help.
+
+    Looks at each sentence together with the one before it: a condition ('if it gets worse'), a time
+    ('in a week') or a list of things to look out for, plus an instruction to the patient (come back, call
+    111, go to A&E). The clinician's own actions ('I'll call you with the results', 'I'll book a scan')
+    do not count.
+    """
+    return safety_net_sentence(text) is not None
+
+
+def safety_net_sentence(text: str) -> str | None:
+    """The sentence (with the one before it when that holds the condition) that safety-nets, or None."""
+    sents = sentences(clean(text))
+    for i, sent in enumerate(sents):
+        window = " ".join(sents[max(0, i - 1) : i + 1])
+        if _SN_TIME.search(sent):
+            return sent
+        action = _SN_ACTION.search(sent)
+        if not action:
+            continue
+        if _SN_CLINICIAN_ONLY.search(sent) and not re.search(
+            r"\b(?:you|please)\b[^.?!]{0,30}\b(?:come|call|contact|ring|go|seek|get)\b", sent, re.I
+        ):
+            continue
+        if _SN_CONDITION.search(sent) or _SN_THINGS_TO_WATCH.search(sent):
+            return sent
+        if _SN_CONDITION.search(window) or _SN_THINGS_TO_WATCH.search(window):
+            return window
+        if re.search(r"\b(?:a ?& ?e|a and e|111|999|ambulance|emergency)\b", action.group(0), re.I):
+            return sent
+    return None
+
+
+def warning_shot(text: str) -> bool:
+    """A preface that prepares the patient for bad news ('I'm afraid the results are not what we hoped')."""
+    return bool(_WARNING.search(text))
+
+
+def summary_marker(text: str) -> bool:
+    """Words that open a summary ('just to recap', 'so you've had...', 'you mentioned...')."""
+    return bool(_SUMMARY_MARKER.search(text))
+
+
+def summary_marker_span(text: str) -> tuple[int, int] | None:
+    m = _SUMMARY_MARKER.search(text)
+    return (m.start(), m.end()) if m else None
+
+
+def is_explanation(text: str) -> bool:
+    """An explanation of what is going on or what a treatment does ('it means your body can't...')."""
+    return bool(_EXPLANATION.search(text))
+
+
+def is_respectful(text: str) -> bool:
+    """A respectful acknowledgement of the patient's beliefs or practices ('I respect that', 'thank you for
+    telling me', 'many people find that helpful')."""
+    return bool(_RESPECT.search(text))
+
+
+def dismisses_belief(text: str) -> bool:
+    """Ridicules or dismisses a belief or practice ('that's nonsense', 'herbs won't do anything')."""
+    return bool(_BELIEF_DISMISSAL.search(text))
+
+
+_GREETS = re.compile(
+    r"\b(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening|day)|morning|afternoon|welcome|"
+    r"(?:nice|pleased|lovely|good) to (?:meet|see) you|thanks? (?:you )?for (?:coming|waiting|joining))\b",
+    re.I,
+)
+_ROLE = (
+    r"doctors?|gps?|general practitioners?|registrars?|consultants?|nurses?|(?:medical )?students?|student doctors?|"
+    r"physicians?|clinicians?|house officers?|junior doctors?|f[y]?[12]s?|sho|trainees?|specialists?|practitioners?|"
+    r"surgeons?|oncologists?|pharmacists?|midwi(?:fe|ves)|paramedics?|members? of the (?:\w+ )?team"
+)
+_INTRODUCES = re.compile(
+    r"\b(?:my name is|my name'?s|i'?m called|you can call me)\s+\w+|"
+    r"\b(?:i'?m|i am|it'?s|this is)\s+(?:(?:uh|um|er)\s+)?(?:dr\.?|doctor)\b|"
+    rf"\b(?:i'?m|i am|i work as)\s+(?:one of (?:the|your)|a|an|the|your)\s+(?:\w+\s+){{0,2}}(?:{_ROLE})\b|"
+    r"\b(?:dr\.?|doctor)\s+\w+\s+(?:here|speaking)\b",
+    re.I,
+)
+_NAMED = re.compile(r"\bI'?m ([A-Z][a-z]+)\b")
+_NOT_NAMES = frozenset(
+    "Sorry Just Going Afraid Not So Here Fine Good Okay Ok Sure Glad Happy Dr Doctor Really Very Also Still Now "
+    "Always Calling Ringing Pleased Delighted Concerned Worried Aware Looking Trying Wondering Thinking Hoping "
+    "Able Unable Gonna Getting Having Doing Well Right Sat Afraid Here There Back".split()
+)
+
+
+def greets(text: str) -> bool:
+    """A greeting ('hello', 'good morning', 'nice to meet you')."""
+    return bool(_GREETS.search(text))
+
+
+def introduces_self(text: str) -> bool:
+    """The speaker gives their own name or role ('I'm Dr Shah', 'I'm one of the GPs', 'my name is Sam')."""
+    if _INTRODUCES.search(text):
+        return True
+    return any(m.group(1) not in _NOT_NAMES for m in _NAMED.finditer(text))
