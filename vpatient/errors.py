@@ -8,9 +8,11 @@
     +-- ModelUnavailableError     a model or its package is not installed; the message says how to install it
     +-- BackendError              an inference backend failed a request; the persona engine catches this one,
         |                         answers in scripted mode and records why (`str(exc)`) with the turn
-        +-- BackendUnavailableError   the backend cannot serve at all: its package or model is missing (then it
-        |                             is also a ModelUnavailableError), or its endpoint refuses connections
-        +-- BackendCrashedError       the backend failed or died mid-generation (`partial_text` keeps what came)
+        +-- BackendUnavailableError   the backend cannot serve at all: its package or model is missing
+        |                             (then it is also a ModelUnavailableError), or its endpoint refuses
+        |                             connections
+        +-- BackendCrashedError       the backend failed or died mid-generation (`partial_text` keeps
+        |                             what came)
         +-- BackendTimeoutError       no complete reply within the request's timeout (`partial_text` likewise)
         +-- BackendOverloadedError    the inference core's queue is full; try again later
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from vpatient.errors import FileProblemError, VPatientError
 
-from . import chat_cmd, eval_cmd, models_cmd, persona_cmd, sessions_cmd
+from . import chat_cmd, demo_cmd, eval_cmd, models_cmd, persona_cmd, sessions_cmd
 
-AREAS = [persona_cmd, chat_cmd, sessions_cmd, eval_cmd, models_cmd]
+AREAS = [persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

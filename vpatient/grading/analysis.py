@@ -11,6 +11,9 @@ from vpatient.language import acts as A
 from vpatient.language import culture, moves
 from vpatient.transcript import Transcript
 
+MAX_WORDS_EMBEDDED = 32
+"""Clauses are cut to this many words before embedding (meaning is in the first words; speed matters)."""
+
 ACT_TESTS: dict[Act, Callable[[str], bool]] = {
     Act.question: A.is_question,
     Act.open_question: A.is_open_question,
@@ -53,7 +56,8 @@ class Clause:
     @cached_property
     def core(self) -> str:
         """The clause without leading fillers, for matching by meaning."""
-        return moves.strip_fillers(self.text)
+        words = moves.strip_fillers(self.text).split()
+        return " ".join(words[:MAX_WORDS_EMBEDDED])
 
 
 class Analysis:

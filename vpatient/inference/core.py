@@ -98,8 +98,9 @@ class GenerationHandle:
     async def __aenter__(self) -> GenerationHandle:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self.done:
             self.cancel()
         elif not self._done.cancelled():
@@ -137,8 +138,13 @@ class InferenceCore:
         size = min(max_batch_size, cap) if max_batch_size else cap
         self.backend_name = self.runner.backend_name
         self.model_name = self.runner.model_name
-        self.scheduler = Scheduler(size, max_waiting=max_waiting, default_timeout_s=default_timeout_s,
-                                   backend=self.backend_name, model=self.model_name)
+        self.scheduler = Scheduler(
+            size,
+            max_waiting=max_waiting,
+            default_timeout_s=default_timeout_s,
+            backend=self.backend_name,
+            model=self.model_name,
+        )
         self._close_backend = close_backend
         self._clock = clock
         self._handles: dict[str, GenerationHandle] = {}
@@ -183,8 +189,9 @@ class InferenceCore:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     # ---- requests ----------------------------------------------------------------------------
@@ -240,7 +247,9 @@ class InferenceCore:
             self._loop = loop
             self._wake = asyncio.Event()
         elif self._loop is not loop:
-            raise RuntimeError("an InferenceCore serves the event loop it was first used on; create one per loop")
+            raise RuntimeError(
+                "an InferenceCore serves the event loop it was first used on; create one per loop"
+            )
         return loop
 
     def _ensure_task(self) -> None:
@@ -256,7 +265,9 @@ class InferenceCore:
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendUnavailableError(f"could not load the model: {exc}", backend=self.backend_name) from exc
+            raise BackendUnavailableError(
+                f"could not load the model: {exc}", backend=self.backend_name
+            ) from exc
         self._loaded = True
 
     async def _run(self) -> None:
@@ -289,8 +300,11 @@ class InferenceCore:
             raise
         except Exception as exc:  # a bug in the loop must not leave callers waiting forever
             log.exception("inference core loop failed")
-            self._fail(self._all_ids(), BackendCrashedError(f"inference core loop failed: {exc!r}"),
-                       runner_freed=True)
+            self._fail(
+                self._all_ids(),
+                BackendCrashedError(f"inference core loop failed: {exc!r}"),
+                runner_freed=True,
+            )
 
     def _all_ids(self) -> list[str]:
         return list(self._handles)
@@ -299,7 +313,9 @@ class InferenceCore:
         assert isinstance(self.runner, StepRunner)
         loop = asyncio.get_running_loop()
         try:
-            outputs = await loop.run_in_executor(self._model_thread, self.runner.step, out.admitted, out.aborted)
+            outputs = await loop.run_in_executor(
+                self._model_thread, self.runner.step, out.admitted, out.aborted
+            )
         except Exception as exc:
             log.warning("backend %s failed a step: %r", self.backend_name, exc)
             self._fail(self.scheduler.running_ids(), exc, runner_freed=True)
@@ -356,7 +372,7 @@ class InferenceCore:
         kind: type[BackendError] = type(exc) if isinstance(exc, BackendError) else BackendCrashedError
         message = str(exc) if isinstance(exc, BackendError) else f"generation failed: {exc!r}"
         if isinstance(exc, BackendError) and exc.backend and message.startswith(f"{exc.backend}: "):
-            message = message[len(exc.backend) + 2:]
+            message = message[len(exc.backend) + 2 :]
         finished = self.scheduler.fail(ids, message, self._clock(), kind=kind, runner_freed=runner_freed)
         for f in finished:
             if f.error is not None and f.error is not exc:

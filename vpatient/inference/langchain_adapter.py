@@ -41,7 +41,11 @@ _ROLE_OF = {"system": "system", "human": "user", "user": "user", "ai": "assistan
 
 
 def to_langchain(messages: Sequence[ChatMessage]) -> list[BaseMessage]:
-    kinds: dict[str, type[BaseMessage]] = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    kinds: dict[str, type[BaseMessage]] = {
+        "system": SystemMessage,
+        "user": HumanMessage,
+        "assistant": AIMessage,
+    }
     return [kinds[m.role](content=m.content) for m in messages]
 
 
@@ -73,8 +77,9 @@ def _text_of(content: Any) -> str:
     return "".join(parts)
 
 
-def request_from_langchain(messages: Sequence[BaseMessage], stop: Sequence[str] | None, defaults: Any,
-                           kwargs: dict[str, Any]) -> GenerationRequest:
+def request_from_langchain(
+    messages: Sequence[BaseMessage], stop: Sequence[str] | None, defaults: Any, kwargs: dict[str, Any]
+) -> GenerationRequest:
     """A GenerationRequest from LangChain call arguments; kwargs override the model's defaults."""
     return GenerationRequest(
         session_id=str(kwargs.get("session_id", "langchain")),
@@ -87,8 +92,9 @@ def request_from_langchain(messages: Sequence[BaseMessage], stop: Sequence[str] 
     )
 
 
-def iterate_callback_run(run: Callable[[Callable[[str], None], threading.Event], FinishReason]
-                         ) -> Generator[str, None, FinishReason]:
+def iterate_callback_run(
+    run: Callable[[Callable[[str], None], threading.Event], FinishReason],
+) -> Generator[str, None, FinishReason]:
     """Turns a blocking callback-style run into a generator (the run goes to a helper thread).
     Closing the generator early sets the run's cancel event."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -124,8 +130,9 @@ class VPatientChatModel(BaseChatModel):
     top_p: float = 0.95
 
     # ---- to implement (one of the two) ----------------------------------------------------------
-    def _run_request(self, request: GenerationRequest, on_text: Callable[[str], None],
-                     cancelled: threading.Event) -> FinishReason:
+    def _run_request(
+        self, request: GenerationRequest, on_text: Callable[[str], None], cancelled: threading.Event
+    ) -> FinishReason:
         gen = self._iter_text(request, cancelled)
         try:
             while True:
@@ -138,8 +145,9 @@ class VPatientChatModel(BaseChatModel):
         finally:
             gen.close()
 
-    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event
-                   ) -> Generator[str, None, FinishReason]:
+    def _iter_text(
+        self, request: GenerationRequest, cancelled: threading.Event
+    ) -> Generator[str, None, FinishReason]:
         if type(self)._run_request is VPatientChatModel._run_request:
             raise NotImplementedError(f"{type(self).__name__} implements neither _run_request nor _iter_text")
         reason = yield from iterate_callback_run(lambda on_text, ev: self._run_request(request, on_text, ev))
@@ -167,8 +175,13 @@ class VPatientChatModel(BaseChatModel):
     def as_runner(self) -> Runner:
         return _OwnModelRunner(self)
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         request = request_from_langchain(messages, stop, self, kwargs)
         gen = self._iter_text(request, threading.Event())
         try:
@@ -185,8 +198,13 @@ class VPatientChatModel(BaseChatModel):
         finally:
             gen.close()
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         parts: list[str] = []
         meta: dict[str, Any] = {}
         for chunk in self._stream(messages, stop, run_manager, **kwargs):
@@ -196,7 +214,9 @@ class VPatientChatModel(BaseChatModel):
         for s in stop or ():  # LangChain's contract: the reply ends before any stop string
             if s and s in text:
                 text = text[: text.index(s)]
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))])
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))]
+        )
 
 
 class _OwnModelRunner(StreamRunner):
@@ -216,8 +236,9 @@ class _OwnModelRunner(StreamRunner):
     def close(self) -> None:
         self.model.close()
 
-    def run(self, request: GenerationRequest, on_text: Callable[[str], None],
-            cancelled: threading.Event) -> FinishReason:
+    def run(
+        self, request: GenerationRequest, on_text: Callable[[str], None], cancelled: threading.Event
+    ) -> FinishReason:
         return self.model._run_request(request, on_text, cancelled)
 
 
@@ -231,8 +252,13 @@ class ChatModelRunner(StreamRunner):
 
     backend_name = "langchain"
 
-    def __init__(self, model: Any, *, max_concurrency: int = 4,
-                 generation_kwargs: Callable[[GenerationRequest], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        model: Any,
+        *,
+        max_concurrency: int = 4,
+        generation_kwargs: Callable[[GenerationRequest], dict[str, Any]] | None = None,
+    ):
         if not isinstance(model, BaseChatModel):
             raise TypeError(
                 f"{type(model).__name__} is neither a vpatient Runner nor a LangChain BaseChatModel"
@@ -240,17 +266,21 @@ class ChatModelRunner(StreamRunner):
         self.model = model
         self._max = max_concurrency
         self._kwargs = generation_kwargs or (lambda request: {})
-        self.model_name = str(getattr(model, "model_name", "") or getattr(model, "model", "") or type(model).__name__)
+        self.model_name = str(
+            getattr(model, "model_name", "") or getattr(model, "model", "") or type(model).__name__
+        )
 
     @property
     def max_batch_size(self) -> int:
         return self._max
 
-    def run(self, request: GenerationRequest, on_text: Callable[[str], None],
-            cancelled: threading.Event) -> FinishReason:
+    def run(
+        self, request: GenerationRequest, on_text: Callable[[str], None], cancelled: threading.Event
+    ) -> FinishReason:
         reason: FinishReason = "stop"
-        stream = self.model.stream(to_langchain(request.messages), stop=list(request.stop) or None,
-                                   **self._kwargs(request))
+        stream = self.model.stream(
+            to_langchain(request.messages), stop=list(request.stop) or None, **self._kwargs(request)
+        )
         try:
             for chunk in stream:
                 if cancelled.is_set():
@@ -263,14 +293,17 @@ class ChatModelRunner(StreamRunner):
         except BackendError:
             raise
         except TimeoutError as exc:
-            raise BackendTimeoutError(f"{type(self.model).__name__} timed out: {exc}",
-                                      backend=self.backend_name) from exc
+            raise BackendTimeoutError(
+                f"{type(self.model).__name__} timed out: {exc}", backend=self.backend_name
+            ) from exc
         except (ConnectionError, ImportError) as exc:
-            raise BackendUnavailableError(f"{type(self.model).__name__} is unavailable: {exc!r}",
-                                          backend=self.backend_name) from exc
+            raise BackendUnavailableError(
+                f"{type(self.model).__name__} is unavailable: {exc!r}", backend=self.backend_name
+            ) from exc
         except Exception as exc:
-            raise BackendCrashedError(f"{type(self.model).__name__} failed: {exc!r}",
-                                      backend=self.backend_name) from exc
+            raise BackendCrashedError(
+                f"{type(self.model).__name__} failed: {exc!r}", backend=self.backend_name
+            ) from exc
         finally:
             close = getattr(stream, "close", None)
             if callable(close):

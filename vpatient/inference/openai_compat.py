@@ -13,7 +13,7 @@ import threading
 from collections.abc import Generator
 from typing import Any
 
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from vpatient.errors import BackendCrashedError, BackendTimeoutError, BackendUnavailableError
 
@@ -23,8 +23,9 @@ from .types import FinishReason, GenerationRequest
 try:
     import httpx
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise BackendUnavailableError(f"httpx is not installed ({exc}); install with: pip install 'vpatient[llm]'",
-                                  backend="openai") from exc
+    raise BackendUnavailableError(
+        f"httpx is not installed ({exc}); install with: pip install 'vpatient[llm]'", backend="openai"
+    ) from exc
 
 
 class ChatOpenAICompatible(VPatientChatModel):
@@ -36,6 +37,8 @@ class ChatOpenAICompatible(VPatientChatModel):
     concurrency: int = 8
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
+    # merged into every request body, e.g. {"ignore_eos": True} for llama.cpp
+    extra_body: dict[str, Any] = Field(default_factory=dict)
 
     _client: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -58,8 +61,9 @@ class ChatOpenAICompatible(VPatientChatModel):
                 headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
                 timeout = httpx.Timeout(self.read_timeout_s, connect=self.connect_timeout_s)
                 limits = httpx.Limits(max_connections=max(self.concurrency, 1) * 2)
-                self._client = httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers,
-                                            timeout=timeout, limits=limits)
+                self._client = httpx.Client(
+                    base_url=self.base_url.rstrip("/"), headers=headers, timeout=timeout, limits=limits
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -80,10 +84,12 @@ class ChatOpenAICompatible(VPatientChatModel):
             body["stop"] = list(request.stop)
         if request.seed is not None:
             body["seed"] = request.seed
+        body.update(self.extra_body)
         return body
 
-    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event
-                   ) -> Generator[str, None, FinishReason]:
+    def _iter_text(
+        self, request: GenerationRequest, cancelled: threading.Event
+    ) -> Generator[str, None, FinishReason]:
         self.load()
         reason: FinishReason = "stop"
         complete = False
@@ -92,8 +98,9 @@ class ChatOpenAICompatible(VPatientChatModel):
             with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
                 if response.status_code != 200:
                     detail = response.read().decode("utf-8", "replace")[:300]
-                    raise BackendCrashedError(f"{where} answered HTTP {response.status_code}: {detail}",
-                                              backend="openai")
+                    raise BackendCrashedError(
+                        f"{where} answered HTTP {response.status_code}: {detail}", backend="openai"
+                    )
                 for line in response.iter_lines():
                     if cancelled.is_set():
                         break
@@ -115,14 +122,17 @@ class ChatOpenAICompatible(VPatientChatModel):
                         if choice.get("finish_reason"):
                             complete = True
                 if not (complete or cancelled.is_set()):
-                    raise BackendCrashedError(f"{where} ended the stream before the reply was complete",
-                                              backend="openai")
+                    raise BackendCrashedError(
+                        f"{where} ended the stream before the reply was complete", backend="openai"
+                    )
         except httpx.ConnectError as exc:
-            raise BackendUnavailableError(f"cannot connect to {where}: {exc}; is the server running?",
-                                          backend="openai") from exc
+            raise BackendUnavailableError(
+                f"cannot connect to {where}: {exc}; is the server running?", backend="openai"
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise BackendTimeoutError(f"{where} sent nothing for {self.read_timeout_s:g} s ({exc!r})",
-                                      backend="openai") from exc
+            raise BackendTimeoutError(
+                f"{where} sent nothing for {self.read_timeout_s:g} s ({exc!r})", backend="openai"
+            ) from exc
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             raise BackendCrashedError(f"{where} failed mid-reply: {exc!r}", backend="openai") from exc
         return reason

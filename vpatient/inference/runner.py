@@ -52,7 +52,8 @@ class StepRunner(Runner):
 
 class StreamRunner(Runner):
     @abstractmethod
-    def run(self, request: GenerationRequest, on_text: Callable[[str], None],
-            cancelled: threading.Event) -> FinishReason:
+    def run(
+        self, request: GenerationRequest, on_text: Callable[[str], None], cancelled: threading.Event
+    ) -> FinishReason:
         """Generates one reply, blocking, calling `on_text` for each piece of text (about one token);
         returns soon after `cancelled` is set. Returns why the backend stopped ("stop" or "length")."""

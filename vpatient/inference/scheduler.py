@@ -250,8 +250,15 @@ class Scheduler:
                 events.append(self._finish(state, out.finish_reason, now, runner_freed=True))
         return events
 
-    def fail(self, request_ids: Iterable[str], error_message: str, now: float, *,
-             kind: type[BackendError], runner_freed: bool = True) -> list[Finished]:
+    def fail(
+        self,
+        request_ids: Iterable[str],
+        error_message: str,
+        now: float,
+        *,
+        kind: type[BackendError],
+        runner_freed: bool = True,
+    ) -> list[Finished]:
         """Finishes requests with a backend error (the runner crashed or refused them)."""
         out = []
         for rid in request_ids:
@@ -271,8 +278,15 @@ class Scheduler:
         state.chunks += 1
         state.parts.append(text)
 
-    def _finish(self, state: _Req, reason: FinishReason, now: float, error: BackendError | None = None,
-                *, runner_freed: bool = False) -> Finished:
+    def _finish(
+        self,
+        state: _Req,
+        reason: FinishReason,
+        now: float,
+        error: BackendError | None = None,
+        *,
+        runner_freed: bool = False,
+    ) -> Finished:
         req = state.request
         del self._reqs[req.request_id]
         if state.running:

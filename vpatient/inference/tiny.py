@@ -26,8 +26,9 @@ _CORPUS = [
 ]
 
 
-def make_tiny_llama(folder: str | Path, *, hidden_size: int = 64, layers: int = 2, vocab_size: int = 512,
-                    seed: int = 0) -> Path:
+def make_tiny_llama(
+    folder: str | Path, *, hidden_size: int = 64, layers: int = 2, vocab_size: int = 512, seed: int = 0
+) -> Path:
     """Writes config, random weights, tokenizer (byte-level BPE trained here) and chat template."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -39,20 +40,37 @@ def make_tiny_llama(folder: str | Path, *, hidden_size: int = 64, layers: int = 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(_CORPUS, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", unk_token="<unk>",
-                                        eos_token="<|im_end|>", bos_token="<|im_start|>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        eos_token="<|im_end|>",
+        bos_token="<|im_start|>",
+    )
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(folder)
 
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=eos, bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=False, initializer_range=0.5,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=eos,
+        bos_token_id=tokenizer.bos_token_id,
+        tie_word_embeddings=False,
+        initializer_range=0.5,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

@@ -16,7 +16,6 @@ Loading never touches a model hub (`local_files_only=True`). A GGUF file can be 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 from collections.abc import Generator, Sequence
@@ -60,8 +59,16 @@ class TransformersRunner(StepRunner):
 
     backend_name = "transformers"
 
-    def __init__(self, model_path: str | Path, *, device: str | None = None, dtype: str = "auto",
-                 max_batch_size: int = 8, gguf_file: str | None = None, threads: int | None = None):
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str = "auto",
+        max_batch_size: int = 8,
+        gguf_file: str | None = None,
+        threads: int | None = None,
+    ):
         self.model_path = Path(model_path)
         self.gguf_file = gguf_file
         self.device_name = device
@@ -83,8 +90,14 @@ class TransformersRunner(StepRunner):
     def fork(self) -> TransformersRunner:
         """A runner with its own (empty) batch over the same loaded weights."""
         self.load()
-        other = TransformersRunner(self.model_path, device=self.device_name, dtype=self.dtype,
-                                   max_batch_size=self._max_batch, gguf_file=self.gguf_file, threads=self.threads)
+        other = TransformersRunner(
+            self.model_path,
+            device=self.device_name,
+            dtype=self.dtype,
+            max_batch_size=self._max_batch,
+            gguf_file=self.gguf_file,
+            threads=self.threads,
+        )
         other._shared = self._shared
         return other
 
@@ -96,7 +109,9 @@ class TransformersRunner(StepRunner):
             if not self.model_path.is_dir():
                 raise BackendUnavailableError(
                     f"{self.model_path} is not a folder; give a local Hugging Face model folder "
-                    "(config.json, weights, tokenizer files)", backend="transformers")
+                    "(config.json, weights, tokenizer files)",
+                    backend="transformers",
+                )
             if self.threads:
                 torch.set_num_threads(self.threads)
             device = torch.device(self.device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -106,17 +121,23 @@ class TransformersRunner(StepRunner):
                 dtype = getattr(torch, self.dtype)
             extra: dict[str, Any] = {"gguf_file": self.gguf_file} if self.gguf_file else {}
             try:
-                tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True, **extra)
-                model = AutoModelForCausalLM.from_pretrained(str(self.model_path), local_files_only=True,
-                                                             dtype=dtype, **extra)
+                tokenizer = AutoTokenizer.from_pretrained(
+                    str(self.model_path), local_files_only=True, **extra
+                )
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(self.model_path), local_files_only=True, dtype=dtype, **extra
+                )
             except (OSError, ValueError, ImportError) as exc:
-                raise BackendUnavailableError(f"cannot load {self.model_path}: {exc}",
-                                              backend="transformers") from exc
-            model.to(device).eval()
+                raise BackendUnavailableError(
+                    f"cannot load {self.model_path}: {exc}", backend="transformers"
+                ) from exc
+            model = model.to(device).eval()  # type: ignore[arg-type]
             if tokenizer.chat_template is None:
                 raise BackendUnavailableError(
-                    f"the tokenizer in {self.model_path} has no chat template; use an instruction-tuned model "
-                    "or add chat_template to tokenizer_config.json", backend="transformers")
+                    f"the tokenizer in {self.model_path} has no chat template; use an instruction-tuned "
+                    "model or add chat_template to tokenizer_config.json",
+                    backend="transformers",
+                )
             eos: set[int] = set()
             for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
                 if isinstance(source, int):
@@ -125,8 +146,14 @@ class TransformersRunner(StepRunner):
                     eos.update(int(t) for t in source)
             pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos, default=0)
             max_pos = getattr(model.config, "max_position_embeddings", None) or 4096
-            self._shared = {"model": model, "tokenizer": tokenizer, "device": device, "eos": eos,
-                            "pad": pad, "max_pos": int(max_pos)}
+            self._shared = {
+                "model": model,
+                "tokenizer": tokenizer,
+                "device": device,
+                "eos": eos,
+                "pad": pad,
+                "max_pos": int(max_pos),
+            }
             self.model_name = self.gguf_file or self.model_path.name
             log.info("loaded %s on %s (transformers %s)", self.model_path, device, transformers.__version__)
 
@@ -164,10 +191,18 @@ class TransformersRunner(StepRunner):
         assert self._mask is not None and self._last is not None
         model, device = self._shared["model"], self._shared["device"]
         batch = len(self._rows)
-        self._mask = torch.cat([self._mask, torch.ones(batch, 1, dtype=self._mask.dtype, device=device)], dim=1)
+        self._mask = torch.cat(
+            [self._mask, torch.ones(batch, 1, dtype=self._mask.dtype, device=device)], dim=1
+        )
         positions = torch.tensor([[r.next_pos] for r in self._rows], device=device)
-        out = model(input_ids=self._last[:, None], attention_mask=self._mask, position_ids=positions,
-                    past_key_values=self._cache, use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=self._last[:, None],
+            attention_mask=self._mask,
+            position_ids=positions,
+            past_key_values=self._cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         self._cache = out.past_key_values
         for r in self._rows:
             r.next_pos += 1
@@ -180,11 +215,17 @@ class TransformersRunner(StepRunner):
         ids = torch.full((len(prompts), width), pad, dtype=torch.long, device=device)
         mask = torch.zeros((len(prompts), width), dtype=torch.long, device=device)
         for i, p in enumerate(prompts):
-            ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long, device=device)
-            mask[i, width - len(p):] = 1
+            ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long, device=device)
+            mask[i, width - len(p) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=DynamicCache(),
-                    use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=DynamicCache(),
+            use_cache=True,
+            logits_to_keep=1,
+        )
         rows = [_Row(r, len(p), _generator(r, device)) for r, p in zip(requests, prompts, strict=True)]
         outputs = self._sample(out.logits[:, -1, :], rows, merge=(out.past_key_values, mask))
         return outputs
@@ -200,8 +241,9 @@ class TransformersRunner(StepRunner):
             ids = ids[-room:]
         return ids
 
-    def _sample(self, logits: torch.Tensor, rows: list[_Row],
-                merge: tuple[Any, torch.Tensor] | None = None) -> list[StepOutput]:
+    def _sample(
+        self, logits: torch.Tensor, rows: list[_Row], merge: tuple[Any, torch.Tensor] | None = None
+    ) -> list[StepOutput]:
         tokens = logits.argmax(dim=-1)
         for i, row in enumerate(rows):
             req = row.request
@@ -228,7 +270,7 @@ class TransformersRunner(StepRunner):
             text = tokenizer.decode(row.ids, skip_special_tokens=True)
             piece = ""
             if not text.endswith("\ufffd"):  # an incomplete UTF-8 sequence waits for the next token
-                common = len(os.path.commonprefix([row.text, text]))
+                common = _common_prefix(row.text, text)
                 piece, row.text = text[common:], text
             full = row.next_pos + 1 >= max_pos
             outputs.append(StepOutput(rid, piece, 1, finished=full, finish_reason="length"))
@@ -244,14 +286,23 @@ class TransformersRunner(StepRunner):
         pad = torch.nn.functional.pad
         layers = []
         for old, new in zip(_layers(self._cache), _layers(cache), strict=True):
-            keys = torch.cat([pad(old[0], (0, 0, width - old[0].shape[2], 0)),
-                              pad(new[0], (0, 0, width - new[0].shape[2], 0))])
-            values = torch.cat([pad(old[1], (0, 0, width - old[1].shape[2], 0)),
-                                pad(new[1], (0, 0, width - new[1].shape[2], 0))])
+            keys = torch.cat(
+                [
+                    pad(old[0], (0, 0, width - old[0].shape[2], 0)),
+                    pad(new[0], (0, 0, width - new[0].shape[2], 0)),
+                ]
+            )
+            values = torch.cat(
+                [
+                    pad(old[1], (0, 0, width - old[1].shape[2], 0)),
+                    pad(new[1], (0, 0, width - new[1].shape[2], 0)),
+                ]
+            )
             layers.append((keys, values))
         self._cache = DynamicCache(layers)
-        self._mask = torch.cat([pad(self._mask, (width - self._mask.shape[1], 0)),
-                                pad(mask, (width - mask.shape[1], 0))])
+        self._mask = torch.cat(
+            [pad(self._mask, (width - self._mask.shape[1], 0)), pad(mask, (width - mask.shape[1], 0))]
+        )
         self._last = torch.cat([self._last, tokens])
         self._rows += rows
 
@@ -264,14 +315,19 @@ class TransformersRunner(StepRunner):
         mask = self._mask.index_select(0, index)
         start = int((mask.sum(0) > 0).nonzero()[0])  # leading columns that are padding in every row
         self._mask = mask[:, start:]
-        self._cache = DynamicCache([(k.index_select(0, index)[:, :, start:], v.index_select(0, index)[:, :, start:])
-                                    for k, v in _layers(self._cache)])
+        self._cache = DynamicCache(
+            [
+                (k.index_select(0, index)[:, :, start:], v.index_select(0, index)[:, :, start:])
+                for k, v in _layers(self._cache)
+            ]
+        )
         self._last = self._last.index_select(0, index)
         self._rows = [self._rows[i] for i in keep]
 
     # ---- one request alone (LangChain use without the core) ------------------------------------------
-    def iter_one(self, request: GenerationRequest, cancelled: threading.Event
-                 ) -> Generator[str, None, FinishReason]:
+    def iter_one(
+        self, request: GenerationRequest, cancelled: threading.Event
+    ) -> Generator[str, None, FinishReason]:
         """Generates one reply on this runner's own batch (use a fork() per concurrent caller)."""
         admitted: list[GenerationRequest] = [request]
         produced = 0
@@ -289,6 +345,11 @@ class TransformersRunner(StepRunner):
             return "stop"
         finally:
             self.reset()
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    return next((i for i in range(n) if a[i] != b[i]), n)
 
 
 def _layers(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -331,9 +392,14 @@ class ChatTransformers(VPatientChatModel):
     def runner(self) -> TransformersRunner:
         with self._lock:
             if self._runner is None:
-                self._runner = TransformersRunner(self.model_path, device=self.device, dtype=self.dtype,
-                                                  max_batch_size=self.batch_size, gguf_file=self.gguf_file,
-                                                  threads=self.threads)
+                self._runner = TransformersRunner(
+                    self.model_path,
+                    device=self.device,
+                    dtype=self.dtype,
+                    max_batch_size=self.batch_size,
+                    gguf_file=self.gguf_file,
+                    threads=self.threads,
+                )
             return self._runner
 
     def as_runner(self) -> TransformersRunner:
@@ -342,7 +408,8 @@ class ChatTransformers(VPatientChatModel):
     def load(self) -> None:
         self.runner().load()
 
-    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event
-                   ) -> Generator[str, None, FinishReason]:
+    def _iter_text(
+        self, request: GenerationRequest, cancelled: threading.Event
+    ) -> Generator[str, None, FinishReason]:
         reason = yield from self.runner().fork().iter_one(request, cancelled)
         return reason

@@ -249,8 +249,11 @@ class ScriptedEngine:
                     parts.append(self._small("nothing_else", "I think that's everything, really."))
                 continue
             if not hits:
-                unmatched.append((cm.clause, cm.best_score))
+                best = self._by_id.get(cm.best_id or "")
+                negative = bool(getattr(best, "negative", False))
+                unmatched.append((cm.clause, 0.0 if negative else cm.best_score))
                 continue
+            withheld: list[Statement] = []
             for m in hits:
                 s = m.statement
                 if s in told:
@@ -258,9 +261,7 @@ class ScriptedEngine:
                 ok, why = self._permitted(s)
                 if not ok:
                     notes.append(f"withheld {why}")
-                    if s.tier == Tier.rapport and s.deflection and s.deflection not in parts:
-                        parts.append(s.deflection)
-                        kind = "deflect" if kind == "answer" else kind
+                    withheld.append(s)
                     continue
                 if len(told) >= limit:
                     notes.append(f"held back {s.id}: {limit} statements per reply")
@@ -269,6 +270,13 @@ class ScriptedEngine:
                 parts.append(s.says)
                 if s.topic not in topics:
                     topics.append(s.topic)
+            if withheld and not any(m.statement in told for m in hits):
+                # Everything asked for here is held back: deflect, or say what a patient who doesn't know says.
+                s0 = withheld[0]
+                cover = s0.deflection if s0.tier == Tier.rapport and s0.deflection else self.persona.unlisted.unknown
+                if cover not in parts:
+                    parts.append(cover)
+                kind = "deflect" if kind == "answer" else kind
         for clause, best in unmatched:
             answer = self._unlisted(clause, best)
             if answer not in parts:
@@ -282,7 +290,7 @@ class ScriptedEngine:
 
     def _unlisted(self, clause: str, best: float) -> str:
         if self.matcher.GRAY <= best < self.matcher.ASK:
-            # Close to something the persona knows but unclear: ask, never deny.
+            # Close to something the persona has (not a pertinent negative) but unclear: ask, never deny.
             return self._small("unclear", "Sorry, what do you mean exactly?")
         if _YES_NO_SYMPTOM.match(clause.strip()):
             return self.persona.unlisted.symptom

