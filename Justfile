@@ -31,4 +31,6 @@ fidelity:
 
 # benchmarks (figures, not pass/fail)
 bench:
-    {{venv}}/python scripts/bench_engine.py
+    {{venv}}/vpatient bench engine
+    {{venv}}/vpatient bench grader
+    {{venv}}/vpatient bench inference --backend llamacpp --sessions 1,4,8

@@ -127,8 +127,14 @@ def test_every_reply_is_persona_text(engine, embedder) -> None:  # type: ignore[
     from vpatient.persona.grounding import Grounding
 
     g = Grounding(engine.persona, embedder)
-    for q in ("Hello, what brings you in?", "Do you smoke?", "Any fevers?", "How is work?",
-              "What did you think it might be?", "Have you lost weight?"):
+    for q in (
+        "Hello, what brings you in?",
+        "Do you smoke?",
+        "Any fevers?",
+        "How is work?",
+        "What did you think it might be?",
+        "Have you lost weight?",
+    ):
         r = engine.respond(q)
         assert g.unsupported(r.text) == []
         assert g.conflicts(r.text) == []

@@ -29,9 +29,9 @@ def req(session: str, text: str = "Where does it hurt?", **kw: Any) -> Generatio
 def test_stream_yields_the_reply_and_timings() -> None:
     async def main() -> None:
         async with InferenceCore(FakeStepRunner()) as core:
-            async with core.stream(req("s1", "Any pain?")) as reply:
-                texts = [chunk.text async for chunk in reply]
-                result = await reply.result()
+            reply = core.stream(req("s1", "Any pain?"))
+            texts = [chunk.text async for chunk in reply]
+            result = await reply.result()
         assert "".join(texts) == "You asked: Any pain?" == result.text
         assert result.finish_reason == "stop" and result.tokens == 4
         assert result.first_token_ms is not None and result.total_ms >= result.first_token_ms

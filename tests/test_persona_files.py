@@ -72,15 +72,19 @@ def test_duplicate_fact_id(tmp_path: Path) -> None:
 def test_missing_required_field(tmp_path: Path) -> None:
     text = GOOD.replace("opening_line: Morning", "# opening_line: Morning", 1)
     out = problems(tmp_path, text)
-    assert out == [f"{tmp_path / 'p.yaml'}:1: opening_line: missing required field; add 'opening_line:' "
-                   "(What the patient says when first invited to speak.)"]
+    assert out == [
+        f"{tmp_path / 'p.yaml'}:1: opening_line: missing required field; add 'opening_line:' "
+        "(What the patient says when first invited to speak.)"
+    ]
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     text = GOOD.replace("title: Chest tightness when walking uphill", "title: Chest: tightness", 1)
     out = problems(tmp_path, text)
-    assert out == [f"{tmp_path / 'p.yaml'}:{line_of(text, 'title: Chest: tightness')}: YAML syntax error: "
-                   "mapping values are not allowed here; check indentation and quoting on this line"]
+    assert out == [
+        f"{tmp_path / 'p.yaml'}:{line_of(text, 'title: Chest: tightness')}: YAML syntax error: "
+        "mapping values are not allowed here; check indentation and quoting on this line"
+    ]
 
 
 def test_empty_and_comment_only_files(tmp_path: Path) -> None:

@@ -33,9 +33,7 @@ def _positions(node: yaml.Node, loc: Loc, out: dict[Loc, int], problems: list[tu
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
-                problems.append(
-                    (line, (*loc, key), f"duplicate key (first at line {seen[key]}); keep only one")
-                )
+                problems.append((line, (*loc, key), f"duplicate key (first at line {seen[key]}); keep only one"))
             seen[key] = line
             out[(*loc, key)] = line
             _positions(value_node, (*loc, key), out, problems)
@@ -145,7 +143,14 @@ def parse_model(
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
                 line = token.start_mark.line + 1
                 raise FileProblemError(
-                    [Problem(name, line, "", "YAML anchors and aliases (&name, *name) are not allowed; write the value out")]
+                    [
+                        Problem(
+                            name,
+                            line,
+                            "",
+                            "YAML anchors and aliases (&name, *name) are not allowed; write the value out",
+                        )
+                    ]
                 )
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -8,9 +8,19 @@ from collections.abc import Sequence
 
 from vpatient.errors import FileProblemError, VPatientError
 
-from . import chat_cmd, demo_cmd, eval_cmd, models_cmd, persona_cmd, sessions_cmd
+from . import (
+    bench_cmd,
+    chat_cmd,
+    demo_cmd,
+    eval_cmd,
+    grade_cmd,
+    models_cmd,
+    persona_cmd,
+    rubric_cmd,
+    sessions_cmd,
+)
 
-AREAS = [persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd]
+AREAS = [persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd, bench_cmd, grade_cmd, rubric_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

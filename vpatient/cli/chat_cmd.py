@@ -13,8 +13,11 @@ def register(sub: Any) -> None:
     p.add_argument("--persona", required=True, metavar="FILE", help="persona YAML file")
     p.add_argument("--script", metavar="FILE", help="learner utterances, one per line (no interaction)")
     p.add_argument("--out", metavar="FILE.json", help="write the transcript JSON here")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store (default: $VPATIENT_DB or "
-                   "a SQLite file in ~/.local/share/vpatient)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of the session store (default: $VPATIENT_DB or a SQLite file in ~/.local/share/vpatient)",
+    )
     p.add_argument("--engine", choices=["scripted"], default="scripted", help="persona engine")
     p.add_argument("--quiet", action="store_true", help="print only the session id")
     p.set_defaults(handler=chat)
@@ -39,7 +42,10 @@ def chat(args: argparse.Namespace) -> int:
     engine = ScriptedEngine(persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
     name = persona.identity.name
-    say = (lambda *_: None) if args.quiet else print
+    def say(*parts: object, file: Any = None) -> None:
+        if not args.quiet:
+            print(*parts, file=file or sys.stdout)
+
     say(f"[session {consult.session_id}] {persona.title}: {name}. Type /quit to end.\n", file=sys.stderr)
     if not args.quiet:
         print(f"Brief: {persona.brief.strip()}\n", file=sys.stderr)

@@ -13,12 +13,18 @@ def register(sub: Any) -> None:
     esub = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
     f = esub.add_parser("fidelity", help="disclosure recall, leakage, contradictions, unsupported claims")
     f.add_argument("--persona", nargs="+", metavar="FILE", required=True, help="persona file(s)")
-    f.add_argument("--questions", nargs="*", metavar="FILE",
-                   help="question file(s), in the order of --persona (default: personas/questions/<id>.yaml "
-                        "beside each persona)")
+    f.add_argument(
+        "--questions",
+        nargs="*",
+        metavar="FILE",
+        help="question file(s), in the order of --persona (default: personas/questions/<id>.yaml beside each persona)",
+    )
     f.add_argument("--json", action="store_true", help="print JSON (every turn included)")
     f.add_argument("--verbose", action="store_true", help="print every turn, not only the failures")
     f.set_defaults(handler=fidelity)
+    from vpatient.cli.eval_grader_cmd import register_grader
+
+    register_grader(esub)
 
 
 def _question_path(persona_path: Path, persona_id: str) -> Path:
@@ -50,24 +56,33 @@ def fidelity(args: argparse.Namespace) -> int:
         "unsupported": sum(r.unsupported for r in reports),
     }
     if args.json:
-        out = reports[0].to_json() if len(reports) == 1 else {"personas": [r.to_json() for r in reports],
-                                                               "total": total}
+        out = (
+            reports[0].to_json() if len(reports) == 1 else {"personas": [r.to_json() for r in reports], "total": total}
+        )
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for r in reports:
         s = r.summary()
-        print(f"{s['persona']} [{s['engine']}]: {s['utterances']} utterances, recall {s['recall']:.1%} "
-              f"({s['recalled']}/{s['required']}), leakage {s['leakage']}, contradictions {s['contradictions']}, "
-              f"unsupported {s['unsupported']}")
+        print(
+            f"{s['persona']} [{s['engine']}]: {s['utterances']} utterances, recall {s['recall']:.1%} "
+            f"({s['recalled']}/{s['required']}), leakage {s['leakage']}, contradictions {s['contradictions']}, "
+            f"unsupported {s['unsupported']}"
+        )
         for i, t in enumerate(r.turns):
             bad = t.missed or t.leaked or t.conflicts or t.unsupported
             if bad or args.verbose:
                 print(f"  [{i}] {t.say}\n      -> {t.reply}")
-                for label, items in (("missed", t.missed), ("LEAKED", t.leaked), ("CONTRADICTS", t.conflicts),
-                                     ("unsupported", t.unsupported)):
+                for label, items in (
+                    ("missed", t.missed),
+                    ("LEAKED", t.leaked),
+                    ("CONTRADICTS", t.conflicts),
+                    ("unsupported", t.unsupported),
+                ):
                     if items:
                         print(f"      {label}: {', '.join(items)}")
     if len(reports) > 1:
-        print(f"TOTAL: {total['utterances']} utterances, recall {total['recall']:.1%}, leakage {total['leakage']}, "
-              f"contradictions {total['contradictions']}, unsupported {total['unsupported']}")
+        print(
+            f"TOTAL: {total['utterances']} utterances, recall {total['recall']:.1%}, leakage {total['leakage']}, "
+            f"contradictions {total['contradictions']}, unsupported {total['unsupported']}"
+        )
     return 0

@@ -18,8 +18,11 @@ def models(args: argparse.Namespace) -> int:
 
     rows = status()
     if args.json:
-        print(json.dumps([{**r.entry.model_dump(), "installed": r.installed, "location": r.location} for r in rows],
-                         indent=2))
+        print(
+            json.dumps(
+                [{**r.entry.model_dump(), "installed": r.installed, "location": r.location} for r in rows], indent=2
+            )
+        )
         return 0
     for r in rows:
         e = r.entry

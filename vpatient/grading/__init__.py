@@ -1,8 +1,8 @@
 """Rubric grading: rubric files, the deterministic grader, reports and agreement with human labels.
 
-    from vpatient.grading import load_rubric, Grader
-    grade = Grader(load_rubric("history_taking")).grade(transcript)
-    grade.to_json()   # the grade JSON contract (design.md)
+from vpatient.grading import load_rubric, Grader
+grade = Grader(load_rubric("history_taking")).grade(transcript)
+grade.to_json()   # the grade JSON contract (design.md)
 """
 
 from vpatient.grading.grader import EvidenceTurn, Grade, Grader, ItemGrade, SectionGrade, grade, grade_json

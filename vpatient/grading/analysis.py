@@ -15,10 +15,10 @@ MAX_WORDS_EMBEDDED = 32
 """Clauses are cut to this many words before embedding (meaning is in the first words; speed matters)."""
 
 ACT_TESTS: dict[Act, Callable[[str], bool]] = {
-    Act.question: A.is_question,
-    Act.open_question: A.is_open_question,
-    Act.closed_question: lambda c: A.is_question(c) and not A.is_open_question(c),
-    Act.statement: lambda c: not A.is_question(c),
+    Act.question: moves.is_asking,
+    Act.open_question: lambda c: moves.is_asking(c) and A.is_open_question(c),
+    Act.closed_question: lambda c: moves.is_asking(c) and not A.is_open_question(c),
+    Act.statement: lambda c: not moves.is_asking(c),
     Act.empathy: A.is_empathic,
     Act.greeting: A.is_greeting,
     Act.introduction: A.is_introduction,
@@ -74,7 +74,9 @@ class Analysis:
             cl = [Clause(turn=i, index=j, text=p, role=role) for j, p in enumerate(parts)]
             self.by_turn[i] = cl
             self.clauses += cl
-        self._turn_numbers = {role: [i for i, r in enumerate(self.roles) if r == role] for role in ("learner", "patient")}
+        self._turn_numbers = {
+            role: [i for i, r in enumerate(self.roles) if r == role] for role in ("learner", "patient")
+        }
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vpatient.grading.analysis import Analysis, Clause
 from vpatient.grading.schema import Detector, Evidence, Speaker
 from vpatient.language import acts as A
-from vpatient.language import culture, jargon, moves, summary, symptoms
+from vpatient.language import culture, diagnoses, jargon, moves, summary, symptoms
 
 
 @dataclass(frozen=True)
@@ -61,29 +61,55 @@ def summary_detector(an: Analysis, ev: Evidence) -> list[Hit]:
         found = summary.find_summary(an.texts[t], an.said_before(t, "patient"))
         if found:
             facts = "; ".join(f"'{f}'" for f in found.facts[:4])
-            hits.append(Hit(t, 0, _quote(found.quote), f"restates {len(found.facts)} things the patient said ({facts})"))
+            hits.append(
+                Hit(
+                    t,
+                    0,
+                    _quote(found.quote),
+                    f"restates {len(found.facts)} things the patient said ({facts})",
+                )
+            )
     return hits
+
+
+_EXAMINING = re.compile(
+    r"\b(?:have a look|take a look|examin\w*|listen to your|feel your|press on|check your (?:pulse|blood "
+    r"pressure|temperature))\b",
+    re.I,
+)
 
 
 def new_symptom_question(an: Analysis, ev: Evidence) -> list[Hit]:
     hits: list[Hit] = []
     for clause in an.clauses_of(Speaker.learner):
-        if not A.is_question(clause.text) or not clause_ok(clause, ev):
+        if not moves.is_asking(clause.text) or not clause_ok(clause, ev):
             continue
         asked = symptoms.symptom_concepts(clause.text)
-        if not asked:
+        if not asked or _EXAMINING.search(clause.text):
             continue
         raised = symptoms.symptom_concepts(an.said_before(clause.turn, "patient"))
+        raised |= symptoms.symptom_concepts(
+            " ".join(
+                c.text for c in an.clauses_of(Speaker.learner) if c.turn < clause.turn and not moves.is_asking(c.text)
+            )
+        )
         new = sorted(asked - raised)
         if new:
             words = [symptoms.first_symptom_mention(clause.text, c) or c for c in new]
             hits.append(
-                Hit(clause.turn, clause.index, _quote(clause.text), f"asks about {', '.join(words)}, not raised by the patient")
+                Hit(
+                    clause.turn,
+                    clause.index,
+                    _quote(clause.text),
+                    f"asks about {', '.join(words)}, not raised by the patient",
+                )
             )
     return hits
 
 
-_MEANING_Q = re.compile(r"\bwhat (?:does|do|is|'s) (?:that|this|it|\w+) (?:mean|means)\b|\bwhat'?s that\b|\bmeaning\b", re.I)
+_MEANING_Q = re.compile(
+    r"\bwhat (?:does|do|is|'s) (?:that|this|it|\w+) (?:mean|means)\b|\bwhat'?s that\b|\bmeaning\b", re.I
+)
 
 
 def _extra_terms(ev: Evidence) -> re.Pattern[str] | None:
@@ -101,7 +127,8 @@ def _jargon_in_turn(an: Analysis, t: int, ev: Evidence) -> list[str]:
     extra = _extra_terms(ev)
     if extra:
         found += [(m.group(1).lower(), m.start(1)) for m in extra.finditer(text)]
-    if not found:
+    abbrevs = [(w, p) for w, p in jargon.acronyms(text) if w.lower() not in ignore]
+    if not found and not abbrevs:
         return []
     patient_before = an.said_before(t, "patient").lower()
     nxt = an.next(t, "learner")
@@ -113,12 +140,34 @@ def _jargon_in_turn(an: Analysis, t: int, ev: Evidence) -> list[str]:
             continue
         if re.search(r"\b" + re.escape(term) + r"\b", patient_before):
             continue  # the patient used the word first
-        if jargon.explained_at(text, term, pos):
+        if jargon.explained_at(text, term, pos) or _defined(text, term, pos):
             continue
         if follow and (jargon.explained(follow, term) or _plain_word_in(term, follow)):
             continue
         out.append(term)
+    for word, pos in abbrevs:
+        if word in out or re.search(r"\b" + re.escape(word.lower()) + r"\b", patient_before):
+            continue
+        if jargon.acronym_explained(text, word, pos) or _defined(text, word, pos):
+            continue
+        if jargon.spelled_out(an.said_before(t, "learner"), word):
+            continue  # spelled out earlier in the consultation
+        if follow and jargon.acronym_explained(follow + " " + word, word, len(follow) + 1):
+            continue
+        out.append(word)
     return out
+
+
+def _defined(text: str, term: str, pos: int) -> bool:
+    """'X means...', 'X is when...', or naming a plainly described thing: 'the medicines are called X'."""
+    after = re.compile(
+        re.escape(term)
+        + r"\W+(?:\w+\W+){0,2}(?:means?|is when|is where|refers to|describes|is the (?:name|word|term))\b",
+        re.I,
+    )
+    if after.search(text):
+        return True
+    return bool(re.search(r"\b(?:called|known as|we call|termed|named)\W*$", text[max(0, pos - 30) : pos], re.I))
 
 
 def _plain_word_in(term: str, text: str) -> bool:
@@ -140,27 +189,19 @@ def jargon_unexplained(an: Analysis, ev: Evidence) -> list[Hit]:
     return hits
 
 
-DEFAULT_NEWS_TERMS = ("cancer", "cancers", "cancerous", "tumour", "tumours", "tumor", "tumors")
-_HEDGED = re.compile(
-    r"\b(?:not|isn'?t|wasn'?t|no sign of|rule out|ruled out|exclude|excluded|whether|if it(?:'s| is| was)|worried about|"
-    r"concerned about|afraid of|scared of|check (?:for|whether|if)|test(?:ing)? for|looking for|might|could|may|possible|"
-    r"possibility)\b[^.?!]{0,30}$",
-    re.I,
-)
-
-
 def plain_diagnosis(an: Analysis, ev: Evidence) -> list[Hit]:
-    terms = ev.terms or list(DEFAULT_NEWS_TERMS)
-    rx = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
+    """A statement naming a diagnosis: the plain disease words of vpatient.language.diagnoses plus `terms`."""
+    extra = _extra_terms(ev)
     hits: list[Hit] = []
     for clause in an.clauses_of(Speaker.learner):
-        if A.is_question(clause.text) or not clause_ok(clause, ev):
+        if moves.is_asking(clause.text) or not clause_ok(clause, ev):
             continue
-        for m in rx.finditer(clause.text):
-            if _HEDGED.search(clause.text[: m.start()]):
-                continue
-            hits.append(Hit(clause.turn, clause.index, _quote(clause.text), f"names it in plain words: '{m.group(1)}'"))
-            break
+        word = diagnoses.plain_diagnosis(clause.text, extra)
+        # naming it in jargon only ('metastatic disease') is not naming it plainly
+        if word and extra is None and any(not jargon.explained(clause.text, t) for t in jargon.find_terms(word)):
+            word = None
+        if word:
+            hits.append(Hit(clause.turn, clause.index, _quote(clause.text), f"names the diagnosis: '{word}'"))
     return hits
 
 
@@ -170,7 +211,7 @@ def plain_explanation(an: Analysis, ev: Evidence) -> list[Hit]:
         if _jargon_in_turn(an, t, ev):
             continue
         for clause in an.by_turn[t]:
-            if len(clause.text.split()) < 6 or A.is_question(clause.text) or not clause_ok(clause, ev):
+            if len(clause.text.split()) < 6 or moves.is_asking(clause.text) or not clause_ok(clause, ev):
                 continue
             if moves.is_explanation(clause.text):
                 hits.append(Hit(t, clause.index, _quote(clause.text), "explains in plain words, no unexplained jargon"))
@@ -179,9 +220,14 @@ def plain_explanation(an: Analysis, ev: Evidence) -> list[Hit]:
 
 
 _WEAK_ACK = re.compile(
-    r"\b(?:i (?:can )?(?:understand|see|appreciate|hear)|that (?:makes sense|'?s (?:fine|ok|okay|understandable|fair|"
-    r"interesting|really interesting|important|helpful))|of course|absolutely|i(?:'m| am) glad you (?:told|mentioned|"
-    r"said))\b",
+    r"\b(?:i (?:can )?(?:understand|see|appreciate|hear|get) (?:that|why|how|it|what|where|your)|"
+    r"i (?:can |completely |totally )?(?:understand|appreciate) (?:that|this|it|why)|"
+    r"that(?: makes (?:complete |perfect )?sense|'?s (?:completely |perfectly |really |very "
+    r")?(?:understandable|fair|"
+    r"interesting|important|helpful|useful|good to know)|'?s fair enough)|"
+    r"i(?:'m| am) glad you (?:told|mentioned|said|raised)|(?:thank you|thanks) for (?:telling|sharing|"
+    r"explaining|"
+    r"raising|letting))\b",
     re.I,
 )
 
@@ -195,10 +241,11 @@ def acknowledges_belief(an: Analysis, ev: Evidence) -> list[Hit]:
         recent = [p for p in range(max(0, t - 4), t) if an.roles[p] == "patient"][-2:]
         belief_context = any(culture.mentions_belief(an.texts[p]) for p in recent)
         strong = moves.is_respectful(text)
-        weak = bool(_WEAK_ACK.search(text)) or A.is_empathic(text)
+        weak = bool(_WEAK_ACK.search(text))
         if (strong and (belief_context or culture.mentions_belief(text))) or (weak and belief_context):
             quote = next(
-                (c.text for c in an.by_turn[t] if moves.is_respectful(c.text) or _WEAK_ACK.search(c.text)), text
+                (c.text for c in an.by_turn[t] if moves.is_respectful(c.text) or _WEAK_ACK.search(c.text)),
+                text,
             )
             why = "acknowledges the patient's belief or practice respectfully, without dismissing it"
             hits.append(Hit(t, 0, _quote(quote), why))

@@ -192,53 +192,63 @@ class Grader:
         elif not any(an.texts[t].strip() for t in an.speaker_turns(Speaker.learner)):
             warnings.append("the transcript has no learner speech: nothing can be met")
         raw: dict[str, Matches] = {}
-        encode = self._encode if self._needs_embeddings else None
-        for key, ce in self._compiled.items():
-            raw[key] = find(ce, an, encode) if transcript.turns else Matches([], [])
-        resolved: dict[str, list[Hit]] = {}
         dropped: dict[str, str] = {}
+        encode = self._encode if self._needs_embeddings else None
+        resolving: set[str] = set()
 
         def first(key: str) -> tuple[int, int] | None:
-            hits = resolve(key)
+            hits = resolve(key).hits
             return hits[0].order if hits else None
 
-        def resolve(key: str) -> list[Hit]:
-            if key in resolved:
-                return resolved[key]
-            resolved[key] = []  # guards against cycles (refused by the rubric check anyway)
+        def resolve(key: str) -> Matches:
+            if key in raw:
+                return raw[key]
+            if key in resolving or not transcript.turns:  # cycles are refused by the rubric check anyway
+                return Matches([], [])
+            resolving.add(key)
             ev: Evidence = self._compiled[key].ev
-            hits = raw[key].hits
-            if ev.before:
-                limit = first(ev.before)
-                if limit is not None:
-                    kept = [h for h in hits if h.order < limit]
-                    if hits and not kept:
-                        dropped[key] = f"found at turn {hits[0].turn}, but not before {ev.before} (turn {limit[0]})"
-                    hits = kept
-            if ev.after:
-                start = first(ev.after)
-                kept = [h for h in hits if start is not None and h.order > start]
-                if hits and not kept:
-                    when = f"turn {start[0]}" if start is not None else "it never happened"
-                    dropped[key] = f"found at turn {hits[0].turn}, but not after {ev.after} ({when})"
-                hits = kept
-            resolved[key] = hits
-            return hits
+            before = first(ev.before) if ev.before else None
+            after = first(ev.after) if ev.after else None
+            if ev.after and after is None:
+                found = find(self._compiled[key], an, None)  # rules only: to say what was found
+                if found.hits:
+                    dropped[key] = f"found at turn {found.hits[0].turn}, but {ev.after} never happened"
+                raw[key] = Matches([], [])
+            else:
+                raw[key] = found = find(self._compiled[key], an, encode, after=after, before=before)
+                if found.outside and not found.hits:
+                    h = found.outside[0]
+                    where = f"before {ev.before}" if ev.before and before is not None and h.order >= before else ""
+                    where = where or (f"after {ev.after}" if ev.after and after is not None else "inside its window")
+                    limit = before if where.startswith("before") else after
+                    dropped[key] = f"found at turn {h.turn}, but not {where} (turn {limit[0] if limit else '?'})"
+            resolving.discard(key)
+            return raw[key]
 
         items: list[ItemGrade] = []
         for section in self.rubric.sections:
             for item in section.items:
-                items.append(self._item_grade(item, section.id, resolve(item.id), raw[item.id], dropped.get(item.id), transcript))
+                found = resolve(item.id)
+                items.append(self._item_grade(item, section.id, found.hits, found, dropped.get(item.id), transcript))
         return self._total(transcript, items, warnings, compute(an))
 
     def _item_grade(
-        self, item: Item, section: str, hits: list[Hit], raw: Matches, dropped: str | None, transcript: Transcript
+        self,
+        item: Item,
+        section: str,
+        hits: list[Hit],
+        raw: Matches,
+        dropped: str | None,
+        transcript: Transcript,
     ) -> ItemGrade:
         judged_by = None
         if not hits and raw.borderline and self.judge is not None and not dropped:
             verdict = self.judge.settle(item, transcript, raw.borderline)
             if verdict is not None and verdict.met:
-                quote = next((h.quote for h in raw.borderline if h.turn == verdict.turn), transcript.turns[verdict.turn].text)
+                quote = next(
+                    (h.quote for h in raw.borderline if h.turn == verdict.turn),
+                    transcript.turns[verdict.turn].text,
+                )
                 hits = [Hit(verdict.turn, 0, quote, verdict.rationale)]
                 judged_by = self.judge.name
         met = bool(hits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +14,12 @@ from vpatient.grading.detectors import DETECTORS, Hit, clause_ok
 from vpatient.grading.schema import Act, Evidence
 
 Encode = Callable[[Sequence[str]], np.ndarray]
+
+MIN_OPENING_TURNS = 6
+"""before_fraction never cuts a consultation shorter than this many turns (short ones keep their opening)."""
+
+MIN_WORDS_FOR_MEANING = 3
+"""Clauses shorter than this ('OK.', 'Right, yes.') are not matched by meaning."""
 
 BORDERLINE_MARGIN = 0.06
 """Semantic matches this close below the threshold are 'borderline' (offered to an optional judge)."""
@@ -53,6 +59,11 @@ class CompiledEvidence:
 class Matches:
     hits: list[Hit]
     borderline: list[Hit]
+    outside: list[Hit] = field(default_factory=list)
+    """Hits that fell outside the ordering window (before/after constraints)."""
+
+
+Order = tuple[int, int]
 
 
 def _allowed_turns(an: Analysis, ev: Evidence) -> set[int]:
@@ -62,6 +73,9 @@ def _allowed_turns(an: Analysis, ev: Evidence) -> set[int]:
     if ev.after_fraction:
         cutoff = ev.after_fraction * len(an)
         turns = [t for t in turns if t >= cutoff]
+    if ev.before_fraction < 1.0:
+        limit = max(MIN_OPENING_TURNS, ev.before_fraction * len(an))
+        turns = [t for t in turns if t < limit]
     return set(turns)
 
 
@@ -82,17 +96,29 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def find(ce: CompiledEvidence, an: Analysis, encode: Encode | None) -> Matches:
-    """Every hit of `ce` in the transcript (before ordering constraints), plus borderline semantic near-misses."""
+def find(
+    ce: CompiledEvidence,
+    an: Analysis,
+    encode: Encode | None,
+    after: Order | None = None,
+    before: Order | None = None,
+) -> Matches:
+    """Every hit of `ce` strictly between `after` and `before` (turn, clause) positions, the hits outside that
+    window, and borderline near-misses by meaning. Matching by meaning is done only inside the window and only
+    when the rules have not already found the item."""
     ev = ce.ev
     allowed = _allowed_turns(an, ev)
+
+    def inside(order: Order) -> bool:
+        return (after is None or order > after) and (before is None or order < before)
+
     hits: list[Hit] = []
     borderline: list[Hit] = []
     if ev.detector is not None:
         hits += [h for h in DETECTORS[ev.detector](an, ev) if h.turn in allowed and not ce.excluded(h.quote)]
     has_matchers = bool(ce.patterns or ce.phrases or ce.examples or ev.any_acts)
     if not has_matchers and ev.detector is not None:
-        return Matches(sorted(set(hits), key=lambda h: h.order), [])
+        return _split(hits, [], inside)
     pending: list[Clause] = []
     for unit in _units(an, ev, allowed):
         if not clause_ok(unit, ev) or ce.excluded(unit.text):
@@ -107,8 +133,10 @@ def find(ce: CompiledEvidence, an: Analysis, encode: Encode | None) -> Matches:
         literal = ce.literal_match(unit.text)
         if literal is not None:
             hits.append(Hit(unit.turn, unit.index, _short(unit.text), f"says '{literal}'"))
-        elif ce.examples:
+        elif ce.examples and len(unit.core.split()) >= MIN_WORDS_FOR_MEANING and inside(unit.order):
             pending.append(unit)
+    if any(inside(h.order) for h in hits):
+        pending = []  # already met by rule; matching by meaning would only add evidence (and cost time)
     if pending and ce.examples and encode is not None and ce.example_vectors is not None:
         vectors = encode([u.core for u in pending])
         sims = vectors @ ce.example_vectors.T
@@ -121,4 +149,13 @@ def find(ce: CompiledEvidence, an: Analysis, encode: Encode | None) -> Matches:
                 hits.append(hit)
             elif score >= ev.threshold - BORDERLINE_MARGIN:
                 borderline.append(hit)
-    return Matches(sorted(set(hits), key=lambda h: h.order), sorted(borderline, key=lambda h: h.order))
+    return _split(hits, borderline, inside)
+
+
+def _split(hits: list[Hit], borderline: list[Hit], inside: Callable[[Order], bool]) -> Matches:
+    ordered = sorted(set(hits), key=lambda h: h.order)
+    return Matches(
+        [h for h in ordered if inside(h.order)],
+        sorted(borderline, key=lambda h: h.order),
+        [h for h in ordered if not inside(h.order)],
+    )

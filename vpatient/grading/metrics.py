@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vpatient.grading.analysis import Analysis
 from vpatient.language import acts as A
-from vpatient.language import jargon
+from vpatient.language import jargon, moves
 
 OVERLAP_TOLERANCE = 0.5
 """Seconds of overlap ignored (transcription timing jitter)."""
@@ -74,7 +75,7 @@ def compute(an: Analysis) -> Metrics:
             m.learner_turns += 1
             m.learner_words += words
             for clause in an.by_turn[i]:
-                if A.is_question(clause.text):
+                if moves.is_asking(clause.text):
                     m.questions += 1
                     if A.is_open_question(clause.text):
                         m.open_questions += 1
@@ -99,7 +100,7 @@ def compute(an: Analysis) -> Metrics:
         talk = m.learner_seconds + m.patient_seconds
         m.talk_time_ratio = round(m.learner_seconds / talk, 3) if talk > 0 else None
         m.overlaps = m.interruptions_by_learner = m.interruptions_by_patient = 0
-        for (prev_role, _ps, prev_end), (role, start, end) in zip(spans, spans[1:], strict=False):
+        for (prev_role, _ps, prev_end), (role, start, end) in itertools.pairwise(spans):
             if role == prev_role or start >= prev_end - OVERLAP_TOLERANCE:
                 continue
             m.overlaps += 1

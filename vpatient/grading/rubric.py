@@ -32,7 +32,10 @@ def _evidence_problems(loc: Loc, ev: Evidence) -> list[tuple[Loc, str]]:
     problems = _regex_problems(loc, ev)
     if not (ev.acts or ev.any_acts or ev.detector or ev.patterns or ev.phrases or ev.examples):
         problems.append(
-            (loc, "nothing to match: give at least one of acts, any_acts, detector, patterns, phrases or examples")
+            (
+                loc,
+                "nothing to match: give at least one of acts, any_acts, detector, patterns, phrases or examples",
+            )
         )
     if (ev.terms or ev.ignore_terms) and ev.detector is None:
         problems.append(((*loc, "terms"), "terms/ignore_terms are used only with a detector; add one or remove them"))
@@ -135,9 +138,7 @@ def resolve(id_or_file: str | Path) -> Path:
     if text in known:
         return known[text]
     names = ", ".join(sorted(known)) or "none found"
-    raise FileProblemError(
-        [Problem(text, 0, "", f"unknown rubric id; use a file path or one of: {names}")]
-    )
+    raise FileProblemError([Problem(text, 0, "", f"unknown rubric id; use a file path or one of: {names}")])
 
 
 def load_rubric(id_or_file: str | Path) -> Rubric:
@@ -169,6 +170,8 @@ def summary(r: Rubric) -> str:
             how.append(f"before {ev.before}" if ev.before else "")
             how.append(f"after {ev.after}" if ev.after else "")
             how.append(f"first {ev.first_turns} turns" if ev.first_turns else "")
+            how.append(f"first {ev.before_fraction:.0%} of the consultation" if ev.before_fraction < 1 else "")
+            how.append(f"after {ev.after_fraction:.0%} of the consultation" if ev.after_fraction else "")
             fault = " FAULT" if item.kind == Kind.fault else ""
             lines.append(f"  - {item.id}{fault} ({item.marks:g}): {item.description}")
             lines.append(f"      evidence: {'; '.join(h for h in how if h)}")

@@ -106,7 +106,8 @@ class Evidence(Strict):
         description="Regular expressions (Python syntax, case-insensitive) searched in the utterance.",
     )
     phrases: list[str] = Field(
-        default_factory=list, description="Literal words or phrases (case-insensitive, whole words) in the utterance."
+        default_factory=list,
+        description="Literal words or phrases (case-insensitive, whole words) in the utterance.",
     )
     examples: list[str] = Field(
         default_factory=list,
@@ -126,16 +127,26 @@ class Evidence(Strict):
     )
     ignore_terms: list[str] = Field(
         default_factory=list,
-        description="Words the detector must not count (e.g. jargon most patients know, such as 'chemotherapy').",
+        description="Words the detector must not count (e.g. jargon most patients know: 'chemotherapy').",
     )
     first_turns: int | None = Field(
-        default=None, ge=1, le=1000, description="Only the speaker's first N turns count (e.g. 3 for the opening)."
+        default=None,
+        ge=1,
+        le=1000,
+        description="Only the speaker's first N turns count (e.g. 3 for the opening).",
     )
     after_fraction: float = Field(
         default=0.0,
         ge=0.0,
         lt=1.0,
         description="Only turns after this fraction of the consultation count (0.5 = the second half).",
+    )
+    before_fraction: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="Only turns before this fraction of the consultation count (0.3 = the first 30%, and at "
+        "least the first 6 turns).",
     )
     before: str | None = Field(
         default=None,
@@ -207,7 +218,9 @@ class Rubric(Strict):
         default="other", description="The kind of consultation it is for."
     )
     pass_mark: float = Field(
-        ge=0, le=100, description="Weighted percentage (0-100) needed to pass (each section's percentage times its weight)."
+        ge=0,
+        le=100,
+        description="Weighted percentage (0-100) needed to pass (section percentages weighted by weight).",
     )
     events: list[Event] = Field(default_factory=list, description="Named moments used by before/after constraints.")
     sections: list[Section] = Field(min_length=1, description="The sections and their items.")

@@ -33,9 +33,7 @@ def create_backend(
         return ChatLlamaCpp(model_path=model, **options)
     if key == "transformers":
         if not model:
-            raise ValueError(
-                "the transformers backend needs model=FOLDER (a local Hugging Face model folder)"
-            )
+            raise ValueError("the transformers backend needs model=FOLDER (a local Hugging Face model folder)")
         from .transformers_backend import ChatTransformers
 
         if model.startswith("tiny:"):

@@ -149,6 +149,7 @@ class InferenceCore:
         self._clock = clock
         self._handles: dict[str, GenerationHandle] = {}
         self._cancel_events: dict[str, threading.Event] = {}
+        self._stream_threads: set[threading.Thread] = set()
         self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpatient-model")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -181,6 +182,9 @@ class InferenceCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         loop = asyncio.get_running_loop()
+        threads = list(self._stream_threads)
+        if threads:  # they were told to stop; let them leave the backend before it is closed
+            await asyncio.to_thread(_join_all, threads, 30.0)
         if self._close_backend and self._loaded:
             await loop.run_in_executor(self._model_thread, self.runner.close)
         self._model_thread.shutdown(wait=False)
@@ -232,6 +236,11 @@ class InferenceCore:
             self._wake.set()
         return True
 
+    def cancel_session_threadsafe(self, session_id: str) -> None:
+        """cancel_session() from another thread (e.g. an audio callback that detects a barge-in)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.cancel_session, session_id)
+
     def cancel_session(self, session_id: str) -> int:
         """Stops every queued or running request of a session (a barge-in); returns how many."""
         finished = self.scheduler.cancel_session(session_id, self._clock())
@@ -247,9 +256,7 @@ class InferenceCore:
             self._loop = loop
             self._wake = asyncio.Event()
         elif self._loop is not loop:
-            raise RuntimeError(
-                "an InferenceCore serves the event loop it was first used on; create one per loop"
-            )
+            raise RuntimeError("an InferenceCore serves the event loop it was first used on; create one per loop")
         return loop
 
     def _ensure_task(self) -> None:
@@ -265,15 +272,15 @@ class InferenceCore:
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendUnavailableError(
-                f"could not load the model: {exc}", backend=self.backend_name
-            ) from exc
+            raise BackendUnavailableError(f"could not load the model: {exc}", backend=self.backend_name) from exc
         self._loaded = True
 
     async def _run(self) -> None:
         assert self._wake is not None
         try:
             while not self._closed:
+                # Clear first: a wake-up that comes while this pass runs (even during a step) is kept.
+                self._wake.clear()
                 if not self._loaded and self.scheduler.has_work:
                     try:
                         await self._load()
@@ -291,7 +298,8 @@ class InferenceCore:
                         await self._step(out)
                 elif isinstance(self.runner, StreamRunner):
                     self._run_streams(out)
-                self._wake.clear()
+                if self._closed:
+                    break
                 deadline = self.scheduler.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - self._clock()) + 0.001
                 with contextlib.suppress(TimeoutError):
@@ -313,14 +321,13 @@ class InferenceCore:
         assert isinstance(self.runner, StepRunner)
         loop = asyncio.get_running_loop()
         try:
-            outputs = await loop.run_in_executor(
-                self._model_thread, self.runner.step, out.admitted, out.aborted
-            )
+            outputs = await loop.run_in_executor(self._model_thread, self.runner.step, out.admitted, out.aborted)
         except Exception as exc:
             log.warning("backend %s failed a step: %r", self.backend_name, exc)
-            self._fail(self.scheduler.running_ids(), exc, runner_freed=True)
-            with contextlib.suppress(Exception):
+            ids = self.scheduler.running_ids()
+            with contextlib.suppress(Exception):  # reset first: callers see a clean runner
                 await loop.run_in_executor(self._model_thread, self.runner.reset)
+            self._fail(ids, exc, runner_freed=True)
             return
         self._dispatch(self.scheduler.update(outputs, self._clock()))
 
@@ -353,8 +360,12 @@ class InferenceCore:
                 post(self._on_stream_end, rid, "error", exc)
             else:
                 post(self._on_stream_end, rid, reason, None)
+            finally:
+                self._stream_threads.discard(threading.current_thread())
 
-        threading.Thread(target=work, name=f"vpatient-{rid}", daemon=True).start()
+        thread = threading.Thread(target=work, name=f"vpatient-{rid}", daemon=True)
+        self._stream_threads.add(thread)
+        thread.start()
 
     def _on_stream_output(self, out: StepOutput) -> None:
         self._dispatch(self.scheduler.update([out], self._clock()))
@@ -393,3 +404,9 @@ class InferenceCore:
             finished_handle = self._handles.pop(rid, None)
             if finished_handle is not None:
                 finished_handle._finish(event)
+
+
+def _join_all(threads: list[threading.Thread], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))

@@ -145,9 +145,7 @@ class VPatientChatModel(BaseChatModel):
         finally:
             gen.close()
 
-    def _iter_text(
-        self, request: GenerationRequest, cancelled: threading.Event
-    ) -> Generator[str, None, FinishReason]:
+    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event) -> Generator[str, None, FinishReason]:
         if type(self)._run_request is VPatientChatModel._run_request:
             raise NotImplementedError(f"{type(self).__name__} implements neither _run_request nor _iter_text")
         reason = yield from iterate_callback_run(lambda on_text, ev: self._run_request(request, on_text, ev))
@@ -214,9 +212,7 @@ class VPatientChatModel(BaseChatModel):
         for s in stop or ():  # LangChain's contract: the reply ends before any stop string
             if s and s in text:
                 text = text[: text.index(s)]
-        return ChatResult(
-            generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))]
-        )
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, response_metadata=meta))])
 
 
 class _OwnModelRunner(StreamRunner):
@@ -260,15 +256,11 @@ class ChatModelRunner(StreamRunner):
         generation_kwargs: Callable[[GenerationRequest], dict[str, Any]] | None = None,
     ):
         if not isinstance(model, BaseChatModel):
-            raise TypeError(
-                f"{type(model).__name__} is neither a vpatient Runner nor a LangChain BaseChatModel"
-            )
+            raise TypeError(f"{type(model).__name__} is neither a vpatient Runner nor a LangChain BaseChatModel")
         self.model = model
         self._max = max_concurrency
         self._kwargs = generation_kwargs or (lambda request: {})
-        self.model_name = str(
-            getattr(model, "model_name", "") or getattr(model, "model", "") or type(model).__name__
-        )
+        self.model_name = str(getattr(model, "model_name", "") or getattr(model, "model", "") or type(model).__name__)
 
     @property
     def max_batch_size(self) -> int:

@@ -47,15 +47,19 @@ def packaged_model_path() -> Path:
 
 
 def default_threads() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One core fewer than the machine has (at least 1, at most 8). llama.cpp's threads wait for each
+    other at every operation, so when speech-to-text, text-to-speech or anything else takes a core
+    they share, a thread per core collapses throughput (seen here on 2 cores: from ~75 to ~3 tok/s);
+    leaving one core free keeps it steady (~50 tok/s with 1 thread)."""
+    return max(1, min((os.cpu_count() or 2) - 1, 8))
 
 
 class ChatLlamaCpp(VPatientChatModel):
     """A GGUF model served by llama.cpp in this process, as a LangChain chat model.
 
     `n_parallel` slots serve that many requests at once; each slot has `ctx_per_slot` tokens of
-    context (prompt + reply). `n_threads` defaults to the number of cores (at most 8). llama.cpp also
-    serves its OpenAI-compatible HTTP API on `host`:`port` (port 0: any free port), see
+    context (prompt + reply). `n_threads` defaults to one fewer than the cores (see default_threads).
+    llama.cpp also serves its OpenAI-compatible HTTP API on `host`:`port` (port 0: any free port), see
     `listening_address`.
     """
 
@@ -110,9 +114,7 @@ class ChatLlamaCpp(VPatientChatModel):
             try:
                 self._server = xllamacpp.Server(params)
             except Exception as exc:
-                raise BackendUnavailableError(
-                    f"llama.cpp could not load {path}: {exc}", backend="llamacpp"
-                ) from exc
+                raise BackendUnavailableError(f"llama.cpp could not load {path}: {exc}", backend="llamacpp") from exc
             if not self.model_path:
                 self.model_path = str(path)
 

@@ -87,9 +87,7 @@ class ChatOpenAICompatible(VPatientChatModel):
         body.update(self.extra_body)
         return body
 
-    def _iter_text(
-        self, request: GenerationRequest, cancelled: threading.Event
-    ) -> Generator[str, None, FinishReason]:
+    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event) -> Generator[str, None, FinishReason]:
         self.load()
         reason: FinishReason = "stop"
         complete = False

@@ -20,19 +20,15 @@ from vpatient.errors import VPatientError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m vpatient.inference.serve", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m vpatient.inference.serve", description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a .gguf file (default: the packaged SmolLM2-135M-Instruct)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8080, help="port; 0 picks a free one (default: %(default)s)"
-    )
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--slots", type=int, default=4, help="parallel slots (default: %(default)s)")
+    parser.add_argument("--ctx-per-slot", type=int, default=2048, help="context per slot (default: %(default)s)")
     parser.add_argument(
-        "--ctx-per-slot", type=int, default=2048, help="context per slot (default: %(default)s)"
+        "--threads", type=int, default=None, help="CPU threads (default: cores - 1, at least 1, at most 8)"
     )
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: cores, at most 8)")
     parser.add_argument("--verbose", action="store_true", help="llama.cpp's own log on stderr")
     args = parser.parse_args(argv)
 

@@ -121,16 +121,12 @@ class TransformersRunner(StepRunner):
                 dtype = getattr(torch, self.dtype)
             extra: dict[str, Any] = {"gguf_file": self.gguf_file} if self.gguf_file else {}
             try:
-                tokenizer = AutoTokenizer.from_pretrained(
-                    str(self.model_path), local_files_only=True, **extra
-                )
+                tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True, **extra)
                 model = AutoModelForCausalLM.from_pretrained(
                     str(self.model_path), local_files_only=True, dtype=dtype, **extra
                 )
             except (OSError, ValueError, ImportError) as exc:
-                raise BackendUnavailableError(
-                    f"cannot load {self.model_path}: {exc}", backend="transformers"
-                ) from exc
+                raise BackendUnavailableError(f"cannot load {self.model_path}: {exc}", backend="transformers") from exc
             model = model.to(device).eval()  # type: ignore[arg-type]
             if tokenizer.chat_template is None:
                 raise BackendUnavailableError(
@@ -191,9 +187,7 @@ class TransformersRunner(StepRunner):
         assert self._mask is not None and self._last is not None
         model, device = self._shared["model"], self._shared["device"]
         batch = len(self._rows)
-        self._mask = torch.cat(
-            [self._mask, torch.ones(batch, 1, dtype=self._mask.dtype, device=device)], dim=1
-        )
+        self._mask = torch.cat([self._mask, torch.ones(batch, 1, dtype=self._mask.dtype, device=device)], dim=1)
         positions = torch.tensor([[r.next_pos] for r in self._rows], device=device)
         out = model(
             input_ids=self._last[:, None],
@@ -325,9 +319,7 @@ class TransformersRunner(StepRunner):
         self._rows = [self._rows[i] for i in keep]
 
     # ---- one request alone (LangChain use without the core) ------------------------------------------
-    def iter_one(
-        self, request: GenerationRequest, cancelled: threading.Event
-    ) -> Generator[str, None, FinishReason]:
+    def iter_one(self, request: GenerationRequest, cancelled: threading.Event) -> Generator[str, None, FinishReason]:
         """Generates one reply on this runner's own batch (use a fork() per concurrent caller)."""
         admitted: list[GenerationRequest] = [request]
         produced = 0
@@ -408,8 +400,6 @@ class ChatTransformers(VPatientChatModel):
     def load(self) -> None:
         self.runner().load()
 
-    def _iter_text(
-        self, request: GenerationRequest, cancelled: threading.Event
-    ) -> Generator[str, None, FinishReason]:
+    def _iter_text(self, request: GenerationRequest, cancelled: threading.Event) -> Generator[str, None, FinishReason]:
         reason = yield from self.runner().fork().iter_one(request, cancelled)
         return reason

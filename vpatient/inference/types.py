@@ -66,9 +66,7 @@ class GenerationRequest:
         if not 0 < self.top_p <= 1:
             raise ValueError(f"GenerationRequest.top_p is {self.top_p}: it must be in (0, 1]")
         if self.timeout_s is not None and self.timeout_s <= 0:
-            raise ValueError(
-                f"GenerationRequest.timeout_s is {self.timeout_s}: give a positive number or None"
-            )
+            raise ValueError(f"GenerationRequest.timeout_s is {self.timeout_s}: give a positive number or None")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ _AUX = (
     r"do|does|did|have|has|had|are|is|was|were|can|could|would|will|should|may|might|any|anything|"
     r"anyone|anybody|how|what|when|where|which|who|whom|whose|why"
 )
-_JOINED_Q = re.compile(rf"(?:,\s*|\s+)(?:and|or|also|plus)\s+(?=(?:{_AUX}|you|your)\b)", re.I)
+_JOINED_Q = re.compile(rf"(?:,\s*|\s+)(?:and|or|also|plus)\s+(?=(?:{_AUX})\b)", re.I)
 _Q_START = re.compile(
     rf"^(?:(?:so|and|okay|ok|right|um|uh|erm|well|now|also|then|just)[,\s]+)*(?:{_AUX}|tell me|describe|"
     r"talk me through|explain|walk me through|let me ask|i was wondering|i wonder|could you|can you|"
@@ -37,6 +37,10 @@ _EMPATHY = re.compile(
     r"a (?:shock|lot)|overwhelming|exhausting|frustrating|horrible)|"
     r"i can (?:see|imagine|understand|tell)|i understand (?:that|how|why|this|it|your)|understandabl[ey]|"
     r"(?:it'?s|it is) (?:completely |perfectly |totally )?(?:natural|normal|okay|ok|understandable) to (?:feel|be)|"
+    r"(?:sounds?|seems?|must be|must have been) (?:like )?(?:it'?s |it has |that )?"
+    r"[\w' ,]{0,50}?(?:really |very |so |quite )"
+    r"(?:hard|difficult|tough|frightening|scary|worrying|awful|upsetting|stressful|distressing|painful|"
+    r"overwhelming|exhausting|frustrating|horrible|lonely|isolating)|"
     r"thank you for (?:telling|sharing|being)|that'?s a lot to (?:take in|deal with)|take your time|"
     r"i'?m here (?:for|to)|you'?re not alone|how are you (?:feeling|coping) (?:about|with)|"
     r"i appreciate (?:that|you|how)|that'?s (?:really |very )?(?:hard|difficult|tough|understandable))",
@@ -67,7 +71,10 @@ def clauses(text: str) -> list[str]:
     out: list[str] = []
     for sentence in sentences(text):
         parts = [p.strip(" ,;") for p in _JOINED_Q.split(sentence)]
-        out += [p for p in parts if len(p) > 1]
+        parts = [p for p in parts if len(p) > 1]
+        if sentence.endswith("?"):  # every part of a question is a question
+            parts = [p if p.endswith("?") else p + "?" for p in parts]
+        out += parts
     return out
 
 

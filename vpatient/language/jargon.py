@@ -135,12 +135,6 @@ JARGON: dict[str, str] = {
     "stenosis": "narrowing",
     "atherosclerosis": "furred-up arteries",
     "aneurysm": "bulging artery",
-    "oedema": "swelling",
-    "edema": "swelling",
-    "erythema": "redness",
-    "pruritus": "itching",
-    "polyuria": "passing a lot of urine",
-    "polydipsia": "being very thirsty",
     "dyslipidaemia": "abnormal cholesterol",
     "hypothyroidism": "underactive thyroid",
     "hyperthyroidism": "overactive thyroid",
@@ -157,6 +151,44 @@ JARGON: dict[str, str] = {
     "tachypnoea": "fast breathing",
     "hypoxia": "low oxygen",
     "sepsis": "severe infection",
+    "demyelinat(?:ion|ing|ed)": "damage to the nerve coating",
+    "penetran(?:t|ce)": "how likely the gene causes illness",
+    "immunophenotyping": "a test of the cells' markers",
+    "cytogenetics?": "a test of the cells' genes",
+    "karyotyp(?:e|ing)": "a chromosome test",
+    "trephine": "bone marrow sample",
+    "bone marrow aspirate": "bone marrow sample",
+    "heterozygous": "one copy of the gene",
+    "homozygous": "two copies of the gene",
+    "autosomal dominant": "passed on from one parent",
+    "myelodysplas(?:ia|tic)": "faulty bone marrow",
+    "neutropeni[ac]": "low white cells",
+    "thrombocytopeni[ac]": "low platelets",
+    "creatinine": "kidney blood test",
+    "proteinuria": "protein in the urine",
+    "fasciculations?": "muscle twitching",
+    "denervation": "loss of nerve supply",
+    "bulbar": "affecting speech and swallowing",
+    "hyperintensit(?:y|ies)": "bright spots on the scan",
+    "oligoclonal bands": "a spinal fluid test result",
+    "cholangiocarcinoma": "bile duct cancer",
+    "biliary": "bile duct",
+    "obstructive jaundice": "yellowing from a blocked bile duct",
+    "pancreatic head": "the head of the pancreas",
+    "tumour markers?": "blood tests linked to cancer",
+    "differentiated": "how abnormal the cells look",
+    "mediastin(?:um|al)": "middle of the chest",
+    "lymph nodes?": "glands",
+    "cerebral": "brain",
+    "atrophy": "shrinking",
+    "antiretrovirals?": "HIV medicines",
+    "viral load": "amount of virus in the blood",
+    "cd4": "immune cell count",
+    "end-stage renal disease": "kidney failure",
+    "renal replacement therapy": "dialysis or a transplant",
+    "conservative management": "care without major treatment",
+    "expectant management": "waiting for it to happen naturally",
+    "best supportive care": "care focused on comfort",
 }
 
 _TERMS = sorted(JARGON, key=len, reverse=True)
@@ -210,3 +242,54 @@ def explained_at(text: str, term: str, pos: int) -> bool:
         if re.fullmatch(pattern, term.lower()):
             return plain.lower() in window
     return False
+
+
+ACRONYMS_PATIENTS_KNOW = frozenset(
+    re.findall(
+        r"\S+",
+        """
+    NHS GP GPS OK TV UK STD STI STDS STIS USA EU ID DNA HIV
+    AIDS A&E ICU IVF COVID MRI CT ECG ECGS BMI IT TB PE X-RAY CPR
+    MP PC ASAP DVLA AM PM BBC MS ME II III IV A B C D E I OCD ADHD IBS
+    """,
+    )
+)
+"""Abbreviations most patients know (not counted as jargon)."""
+_ACRONYM = re.compile(r"\b([a-z]?[A-Z]{2,6}[0-9]{0,3}(?:-[0-9]{1,3})?)\b")
+
+
+def acronyms(text: str) -> list[tuple[str, int]]:
+    """Medical-looking abbreviations ('eGFR', 'EBUS', 'HTT') with their positions, except well-known ones."""
+    out: list[tuple[str, int]] = []
+    for m in _ACRONYM.finditer(text):
+        word = m.group(1)
+        if word.upper() in ACRONYMS_PATIENTS_KNOW or word.isdigit() or word == "I":
+            continue
+        if text[max(0, m.start() - 1) : m.start()] in ("'", "-"):
+            continue
+        out.append((word, m.start(1)))
+    return out
+
+
+def acronym_explained(text: str, word: str, pos: int) -> bool:
+    """An abbreviation is explained when spelled out just before it ('multiple sclerosis, or MS') or when an
+    explanation marker is near it."""
+    letters = [c.lower() for c in word if c.isalpha()]
+    before = re.findall(r"[A-Za-z]+", text[max(0, pos - 80) : pos])
+    initials = [w[0].lower() for w in before[-len(letters) - 3 :]]
+    if len(letters) >= 2 and "".join(letters) in "".join(initials):
+        return True
+    after = re.findall(r"[A-Za-z]+", text[pos + len(word) : pos + len(word) + 80])
+    if len(letters) >= 2 and "".join(letters) in "".join(w[0].lower() for w in after[: len(letters) + 3]):
+        return True  # 'TIAs, transient ischaemic attacks'
+    window = text[max(0, pos - 60) : pos + len(word) + 100]
+    return bool(_EXPLAIN.search(window))
+
+
+def spelled_out(text: str, word: str) -> bool:
+    """Whether `text` has words whose initials spell the abbreviation `word` ('motor neurone disease')."""
+    letters = [c for c in word.lower() if c.isalpha()]
+    if len(letters) < 2:
+        return False
+    rx = r"\b" + r"\w*[\s-]+".join(re.escape(c) for c in letters) + r"\w*"
+    return bool(re.search(rx, text, re.I))

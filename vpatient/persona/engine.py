@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from vpatient.embeddings import Embedder
 from vpatient.language import acts, jargon
+from vpatient.language.words import content_words
 from vpatient.persona.affect import AffectState
 from vpatient.persona.matching import Matcher
 from vpatient.persona.schema import Level, Persona, Statement, Tier
@@ -41,6 +42,17 @@ _OPEN_GENERIC = re.compile(
 _FIRST_OPEN = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
     r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing))\b",
+    re.I,
+)
+_INVITE = re.compile(
+    r"\b(?:any (?:other |more |further )?questions|anything (?:else )?(?:you'?d|you would) like to (?:ask|know)|"
+    r"anything you want to ask|what questions)\b",
+    re.I,
+)
+_CHECK = re.compile(
+    r"\b(?:does (?:that|this|it all) make sense|is that (?:ok|okay|clear|all right|alright)|do you understand|"
+    r"(?:are|is) (?:you|that) (?:ok|okay|happy) with (?:that|this)|how does that sound|"
+    r"does that sound (?:ok|okay|all right))\b",
     re.I,
 )
 _WARNING = re.compile(
@@ -144,7 +156,10 @@ class ScriptedEngine:
         if "jargon" in found_acts and self.persona.style.health_literacy == Level.low:
             terms = jargon.unexplained(text)
             return ReplyPlan(
-                "clarify", self.persona.unlisted.clarify, acts=found_acts, notes=[f"unexplained jargon: {', '.join(terms)}"]
+                "clarify",
+                self.persona.unlisted.clarify,
+                acts=found_acts,
+                notes=[f"unexplained jargon: {', '.join(terms)}"],
             )
         return self._answer(text, found_acts)
 
@@ -226,11 +241,13 @@ class ScriptedEngine:
         limit = MAX_STATEMENTS[self.persona.style.talkativeness]
         unmatched: list[tuple[str, float]] = []
         for cm in matches:
-            is_q = cm.clause in questions
-            hits = [m for m in cm.matches if is_q or (m.by == "semantic" and m.score >= self.matcher.SPECIFIC)]
-            if not is_q and not hits:
+            if cm.clause not in questions:
+                continue  # statements ("I've got your results here") disclose nothing; questions do
+            hits = cm.matches
+            if _INVITE.search(cm.clause) or _CHECK.search(cm.clause):
+                parts.append(self._reply_to_check(bool(_INVITE.search(cm.clause))))
                 continue
-            if _FIRST_OPEN.search(cm.clause) and not self.state.opened:
+            if _FIRST_OPEN.search(cm.clause) and not self.state.opened and not self.state.told and self.state.turn < 4:
                 kind = "opening"
                 parts.append(self.persona.opening_line)
                 first = next((s for s in self._volunteered if s.id not in self.state.told), None)
@@ -238,7 +255,7 @@ class ScriptedEngine:
                     told.append(first)
                     parts.append(first.says)
                 continue
-            if _OPEN_GENERIC.search(cm.clause) and not any(m.by == "keyword" for m in hits):
+            if _OPEN_GENERIC.search(cm.clause) and not hits:
                 fresh = [s for s in self._volunteered if s.id not in self.state.told and s not in told]
                 fresh = [s for s in fresh if self._permitted(s)[0]][:2]
                 if fresh:
@@ -249,9 +266,7 @@ class ScriptedEngine:
                     parts.append(self._small("nothing_else", "I think that's everything, really."))
                 continue
             if not hits:
-                best = self._by_id.get(cm.best_id or "")
-                negative = bool(getattr(best, "negative", False))
-                unmatched.append((cm.clause, 0.0 if negative else cm.best_score))
+                unmatched.append((cm.clause, self._closeness(cm.clause, cm.best_id, cm.best_score)))
                 continue
             withheld: list[Statement] = []
             for m in hits:
@@ -288,6 +303,32 @@ class ScriptedEngine:
             return self._social(text, found_acts)
         return ReplyPlan(kind, " ".join(parts), told, found_acts, notes, topics)
 
+    def _closeness(self, clause: str, best_id: str | None, score: float) -> float:
+        """How close an unmatched question is to something the persona has, for choosing between asking
+        back and denying: 0 when the nearest statement is a pertinent negative, or when a yes/no symptom
+        question shares no content word with it (a denial then contradicts nothing)."""
+        best = self._by_id.get(best_id or "")
+        if best is None or getattr(best, "negative", False):
+            return 0.0
+        if _YES_NO_SYMPTOM.match(clause.strip()) and not content_words(clause) & self.matcher.vocabulary(best.id):
+            return 0.0
+        return score
+
+    def _reply_to_check(self, invited: bool) -> str:
+        """An invitation to ask questions, or a check of understanding."""
+        bn = self.persona.bad_news
+        if (
+            invited
+            and bn
+            and self.state.news_delivered
+            and self.state.later_questions_asked < len(bn.reactions.later_questions)
+        ):
+            self.state.later_questions_asked += 1
+            return bn.reactions.later_questions[self.state.later_questions_asked - 1]
+        if invited:
+            return self._small("no_questions", "No, I think that's everything, thanks.")
+        return self._small("understood", "Yes, I think so.")
+
     def _unlisted(self, clause: str, best: float) -> str:
         if self.matcher.GRAY <= best < self.matcher.ASK:
             # Close to something the persona has (not a pertinent negative) but unclear: ask, never deny.
@@ -320,8 +361,9 @@ class ScriptedEngine:
                 t in {j.lower() for j in jargon.unexplained(text)} for t in self._news_re.findall(text.lower())
             )
             if jargon_only and r.to_jargon:
-                return ReplyPlan("reaction", r.to_jargon, acts=[*found_acts, "news_delivered"],
-                                 notes=["news given in jargon only"])
+                return ReplyPlan(
+                    "reaction", r.to_jargon, acts=[*found_acts, "news_delivered"], notes=["news given in jargon only"]
+                )
             return ReplyPlan("reaction", r.to_news, acts=[*found_acts, "news_delivered"])
         if not self.state.news_delivered and not self.state.warned and _WARNING.search(text) and not is_q:
             self.state.warned = True

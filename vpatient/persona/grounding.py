@@ -16,11 +16,39 @@ from vpatient.persona.schema import Persona, Statement
 
 _NEG = re.compile(r"\b(?:no|not|never|none|nothing|nor|neither|without|n't)\b|n't\b", re.I)
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "half": 0.5, "once": 1,
-    "twice": 2, "a couple": 2, "a few": 3,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "half": 0.5,
+    "once": 1,
+    "twice": 2,
+    "a couple": 2,
+    "a few": 3,
 }
 _NUM_RE = re.compile(r"\b(\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.I)
 _DRUG_RE = re.compile(
@@ -40,6 +68,8 @@ STOCK = [
     "Thank you.",
     "Thank you, doctor. Bye.",
     "Sorry, doctor?",
+    "No, I think that's everything, thanks.",
+    "Yes, I think so.",
 ]
 
 
@@ -84,8 +114,13 @@ class Grounding:
         self.statements = persona.statements()
         self._units: list[tuple[Statement, str]] = [(s, sent) for s in self.statements for sent in sentences(s.says)]
         self._unit_vecs = embedder.encode_many([u for _, u in self._units])
-        other = [persona.opening_line, persona.presenting_complaint, *persona.unlisted.model_dump().values(),
-                 *persona.small_talk.values(), *STOCK]
+        other = [
+            persona.opening_line,
+            persona.presenting_complaint,
+            *persona.unlisted.model_dump().values(),
+            *persona.small_talk.values(),
+            *STOCK,
+        ]
         other += [s.deflection for s in self.statements if s.deflection]
         if persona.bad_news:
             r = persona.bad_news.reactions

@@ -43,7 +43,9 @@ def check_persona(p: Persona) -> list[tuple[Loc, str]]:
                 ((*loc, "asked_by"), "no example questions or keywords, so it can never be asked for; add asked_by")
             )
         if s.deflection and s.tier != Tier.rapport:
-            problems.append(((*loc, "deflection"), "deflection is used only with tier: rapport; remove it or change tier"))
+            problems.append(
+                ((*loc, "deflection"), "deflection is used only with tier: rapport; remove it or change tier")
+            )
     for i, ref in enumerate(p.culture.reluctant_to_say):
         if ref not in first:
             problems.append((("culture", "reluctant_to_say", i), f"unknown id '{ref}'; use a statement id"))

@@ -14,51 +14,137 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vpatient.embeddings import Embedder
+from vpatient.language.words import content_words
 from vpatient.persona.schema import Persona, Statement, Tier
 
 # Words that point to a common history topic; applied only to topics the persona uses.
 TOPIC_KEYWORDS: dict[str, list[str]] = {
     # SOCRATES for the presenting complaint
-    "onset": [r"when did (?:it|this|the \w+|they|you first)", r"how long (?:have|has|ago)", r"when (?:was|were) the first",
-              r"first (?:start|notice|began)\w*", r"since when"],
-    "site": [r"where (?:is|was|does|do you (?:feel|get)|exactly|about|abouts)", r"whereabouts", r"which (?:part|side)",
-             r"point to", r"show me where"],
-    "character": [r"what (?:does|did) (?:it|the \w+) feel like", r"what(?:'s| is) (?:it|the \w+) like",
-                  r"describe (?:it|the \w+|what it feels)", r"what (?:kind|sort|type) of (?:pain|feeling)",
-                  r"sharp or dull", r"(?:dull|sharp|burning|crushing|stabbing|throbbing|aching)\b"],
-    "radiation": [r"radiat\w*", r"spread\w*", r"go anywhere", r"move anywhere", r"go (?:down|up|into|to) (?:your|the)",
-                  r"anywhere else"],
-    "triggers": [r"brings? (?:it|them|this) on", r"set (?:it|them) off", r"trigger\w*", r"make (?:it|them|things) worse",
-                 r"worse (?:with|when|if|after)", r"makes? it come on"],
-    "relieving_factors": [r"(?:make|makes|made) (?:it|them|things) better", r"(?:does|did|has) anything help",
-                          r"help(?:s|ed)? (?:it|the)", r"eases?", r"reliev\w*", r"go away"],
-    "severity": [r"how (?:bad|severe|painful|strong)", r"out of (?:10|ten)", r"(?:scale|score) (?:of|from)", r"severity"],
+    "onset": [
+        r"when did (?:it|this|the \w+|they|you first)",
+        r"how long (?:have|has|ago)",
+        r"when (?:was|were) the first",
+        r"first (?:start|notice|began)\w*",
+        r"since when",
+    ],
+    "site": [
+        r"where (?:is|was|does|do you (?:feel|get)|exactly|about|abouts)",
+        r"whereabouts",
+        r"which (?:part|side)",
+        r"point to",
+        r"show me where",
+    ],
+    "character": [
+        r"what (?:does|did) (?:it|the \w+) feel like",
+        r"what(?:'s| is) (?:it|the \w+) like",
+        r"describe (?:it|the \w+|what it feels)",
+        r"what (?:kind|sort|type) of (?:pain|feeling)",
+        r"sharp or dull",
+        r"(?:dull|sharp|burning|crushing|stabbing|throbbing|aching)\b",
+    ],
+    "radiation": [
+        r"radiat\w*",
+        r"spread\w*",
+        r"go anywhere",
+        r"move anywhere",
+        r"go (?:down|up|into|to) (?:your|the)",
+        r"anywhere else",
+    ],
+    "triggers": [
+        r"brings? (?:it|them|this) on",
+        r"set (?:it|them) off",
+        r"trigger\w*",
+        r"make (?:it|them|things) worse",
+        r"worse (?:with|when|if|after)",
+        r"makes? it come on",
+    ],
+    "relieving_factors": [
+        r"(?:make|makes|made) (?:it|them|things) (?:better|settle|ease|easier|go away)",
+        r"settle",
+        r"(?:does|did|has) anything help",
+        r"help(?:s|ed)? (?:it|the)",
+        r"eases?",
+        r"reliev\w*",
+        r"go away",
+    ],
+    "severity": [
+        r"how (?:bad|severe|painful|strong)",
+        r"out of (?:10|ten)",
+        r"(?:scale|score) (?:of|from)",
+        r"severity",
+    ],
     "frequency": [r"how often", r"how many times (?:a|per|each) (?:day|week|month)", r"how frequent\w*"],
-    "episode_duration": [r"how long (?:does|do|did) (?:it|each|an?|the) (?:\w+ )?(?:last|go on|stay)",
-                         r"how long (?:does|do) (?:it|they) (?:last|go on) for"],
+    "episode_duration": [
+        r"how long (?:does|do|did) (?:it|each|an?|the) (?:\w+ )?(?:last|go on|stay)",
+        r"how long (?:does|do) (?:it|they) (?:last|go on) for",
+    ],
     "smoking": [r"smok\w*", r"cigarettes?", r"tobacco", r"vap(?:e|ing)", r"roll[- ]ups?", r"pack[- ]years?"],
-    "alcohol": [r"alcohol", r"drink(?:ing|s)?(?! water)", r"pints?", r"units", r"wine", r"beers?", r"spirits"],
+    "alcohol": [
+        r"alcohol",
+        r"drink(?:ing)? (?:at all|much|alcohol|regularly|a lot|socially)",
+        r"do you drink\W*$",
+        r"how much (?:do|would) you drink",
+        r"pints?",
+        r"units",
+        r"wine",
+        r"beers?",
+        r"spirits",
+        r"booze",
+    ],
     "medications": [r"medications?", r"medicines?", r"tablets?", r"pills?", r"prescri\w+", r"over the counter"],
     "allergies": [r"allerg\w*"],
-    "family_history": [r"family history", r"runs? in (?:the|your) family", r"(?:your|any) (?:parents|mum|dad|mother|father|"
-                       r"brothers?|sisters?|siblings|relatives)", r"family members?"],
-    "past_medical_history": [r"medical (?:history|conditions?|problems?)", r"past (?:medical )?history", r"operations?",
-                             r"surgery", r"(?:long[- ]term|chronic|other) (?:conditions?|illness(?:es)?|health problems?)",
-                             r"been in hospital", r"health problems?"],
+    "family_history": [
+        r"family history",
+        r"runs? in (?:the|your) family",
+        r"(?:your|any) (?:parents|mum|dad|mother|father|"
+        r"brothers?|sisters?|siblings|relatives)",
+        r"family members?",
+    ],
+    "past_medical_history": [
+        r"medical (?:history|conditions?|problems?)",
+        r"past (?:medical )?history",
+        r"operations?",
+        r"surgery",
+        r"(?:long[- ]term|chronic|other) (?:conditions?|illness(?:es)?|health problems?)",
+        r"been in hospital",
+        r"health problems?",
+    ],
     "recreational_drugs": [r"recreational", r"(?:street|illegal|recreational) drugs", r"cannabis", r"cocaine"],
     "occupation": [r"(?:your|for a) (?:job|work|living)", r"occupation", r"employ\w*", r"line of work"],
-    "home_life": [r"live (?:with|alone|on your own)", r"at home", r"home (?:situation|life)", r"who(?:'s| is) at home",
-                  r"living (?:situation|arrangements?)"],
+    "home_life": [
+        r"live (?:with|alone|on your own)",
+        r"home (?:situation|life)",
+        r"who(?:'s| is| else is) at home",
+        r"living (?:situation|arrangements?)",
+        r"anyone (?:else )?at home",
+    ],
     "identity": [r"date of birth", r"\bdob\b", r"(?:your|full) name", r"confirm (?:your|who)", r"how old are you"],
-    "ideas": [r"what do you (?:think|reckon|suppose|believe|feel) (?:it|is|might|could|this|that|has|caused|causes)",
-              r"your (?:own )?(?:thoughts|ideas?|theory)", r"what(?:'s| is) causing"],
+    "ideas": [
+        r"what do you (?:think|reckon|suppose|believe|feel) (?:it|is|might|could|this|that|has|caused|causes)",
+        r"your (?:own )?(?:thoughts|ideas?|theory)",
+        r"what(?:'s| is) causing",
+    ],
     "concerns": [r"worr(?:ied|ying|y|ies)", r"concern(?:ed|s)?", r"afraid", r"scared", r"frightened"],
-    "expectations": [r"hoping (?:for|we|to|that)", r"expect\w*", r"hope to get", r"like (?:us )?to do", r"want(?:ed)? from"],
+    "expectations": [
+        r"hoping (?:for|we|to|that)",
+        r"expect\w*",
+        r"hope to get",
+        r"like (?:us )?to do",
+        r"want(?:ed)? from",
+    ],
     "diet": [r"diet", r"eat(?:ing)?", r"food"],
     "exercise": [r"exercise", r"physical activity"],
     "sleep": [r"sleep\w*", r"insomnia"],
     "appetite": [r"appetite", r"off (?:your|their) food"],
     "weight": [r"weight"],
+    "blackouts": [
+        r"faint\w*",
+        r"pass(?:ed|ing)? out",
+        r"black(?:ed|ing)? ?outs?",
+        r"collaps\w*",
+        r"lost consciousness",
+        r"syncope",
+    ],
     "fever": [r"fever\w*", r"temperature", r"feverish", r"hot and cold", r"shivers?", r"rigors?"],
     "vomiting": [r"vomit\w*", r"being sick", r"throw(?:n|ing)? up"],
     "nausea": [r"nause\w*", r"feel(?:ing)? sick"],
@@ -71,11 +157,21 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
 _ANAPHORA = re.compile(r"\b(?:it|this|that|these|those|them|they|like that|such)\b", re.I)
 
 
+# A topic's keywords do not count in a clause that also matches these (e.g. "allergies to medicines").
+TOPIC_EXCLUDE: dict[str, re.Pattern[str]] = {
+    "medications": re.compile(r"allerg", re.I),
+    "alcohol": re.compile(r"\b(?:water|juice|tea|coffee|milk|fluids?|enough)\b", re.I),
+    "family_history": re.compile(
+        r"\b(?:think|thinks|feel|feels|say|says|said|view|opinion|want|wants|involved)\b", re.I
+    ),
+}
+
+
 @dataclass
 class Match:
     statement: Statement
     score: float
-    """Best similarity of the clause to the statement's own examples (or 1.0 for a keyword hit)."""
+    """Best similarity of the clause to the statement's own examples (also kept for keyword hits)."""
     by: str
     """'semantic', 'keyword' or 'topic' (asked about through a sibling of the same topic)."""
 
@@ -128,13 +224,31 @@ class Matcher:
         self._owners = np.array(owners)
         self._weights = np.array(weights, dtype=np.float32)
         self.context = persona.presenting_complaint
+        self._index = {s.id: j for j, s in enumerate(self.statements)}
+        self._vocab = [
+            content_words(" ".join([s.says, *s.asked_by, *s.keywords, s.topic.replace("_", " ")]))
+            for s in self.statements
+        ]
         self._examples = embedder.encode_many(texts)
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
-        self._keyword_res = [
-            _compile(list(s.keywords) + ([] if s.tier == Tier.specific else TOPIC_KEYWORDS.get(s.topic, [])))
-            for s in self.statements
+        self._own_res = [_compile(list(s.keywords)) for s in self.statements]
+        self._topic_res = [
+            None if s.tier == Tier.specific else _compile(TOPIC_KEYWORDS.get(s.topic, [])) for s in self.statements
         ]
+
+    def vocabulary(self, statement_id: str) -> set[str]:
+        """Content words of a statement's words, examples, keywords and topic."""
+        return self._vocab[self._index[statement_id]]
+
+    def _keyword_hit(self, j: int, clause: str) -> bool:
+        own, topic = self._own_res[j], self._topic_res[j]
+        if own is not None and own.search(clause):
+            return True
+        if topic is None or not topic.search(clause):
+            return False
+        exclude = TOPIC_EXCLUDE.get(self.statements[j].topic)
+        return exclude is None or not exclude.search(clause)
 
     def scores(self, clauses: Sequence[str]) -> np.ndarray:
         """(len(clauses), len(statements)) best weighted similarity per statement."""
@@ -172,9 +286,14 @@ class Matcher:
             cm.best_id = self.statements[best].id
             others = [row[j] for j, s in enumerate(self.statements) if s.topic != self.statements[best].topic]
             runner_up = float(max(others)) if others else 0.0
-            # The best match stands out clearly from every other topic, though below ASK.
-            clear_winner = cm.best_score >= self.GRAY and cm.best_score - runner_up >= self.CLEAR
-            kw_hits = [rx is not None and bool(rx.search(clause)) for rx in self._keyword_res]
+            # The best match stands out clearly from every other topic, though below ASK, and shares a
+            # content word with it (so that "any headaches?" is not taken for "any fever?").
+            clear_winner = (
+                cm.best_score >= self.GRAY
+                and cm.best_score - runner_up >= self.CLEAR
+                and bool(content_words(clause) & self._vocab[best])
+            )
+            kw_hits = [self._keyword_hit(j, clause) for j in range(len(self.statements))]
             kw_topics = {s.topic for s, hit in zip(self.statements, kw_hits, strict=True) if hit}
             chosen: dict[str, Match] = {}
             # 1. direct hits: keywords, and semantic matches close to the best one. When a keyword names a
@@ -187,7 +306,7 @@ class Matcher:
                 elif kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC:
                     hit_sem = False
                 if kw_hits[j]:
-                    chosen[s.id] = Match(s, 1.0, "keyword")
+                    chosen[s.id] = Match(s, float(row[j]), "keyword")
                 elif hit_sem:
                     chosen[s.id] = Match(s, float(row[j]), "semantic")
             # 2. topic expansion: siblings of a directly asked statement (never `specific` ones)

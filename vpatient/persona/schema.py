@@ -180,7 +180,9 @@ class BadNews(Strict):
     """Present when the learner carries bad news."""
 
     knows_or_suspects: str = Field(description="What the patient already knows or suspects (for faculty/LLM).")
-    news: str = Field(description="The news the learner carries (shown in the learner's brief, never said by the patient).")
+    news: str = Field(
+        description="The news the learner carries (shown in the learner's brief, never said by the patient)."
+    )
     news_terms: list[str] = Field(
         min_length=1,
         description="Words that mean the news has been delivered (e.g. cancer, tumour, malignant).",

@@ -93,17 +93,38 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     def start_session(
-        self, *, persona_id: str, persona_hash: str, persona_path: str = "", engine: str = "scripted",
+        self,
+        *,
+        persona_id: str,
+        persona_hash: str,
+        persona_path: str = "",
+        engine: str = "scripted",
         meta: dict[str, Any] | None = None,
     ) -> str:
         sid = uuid.uuid4().hex[:12]
         with self._db() as db, db.begin():
-            db.add(SessionRow(id=sid, persona_id=persona_id, persona_hash=persona_hash, persona_path=persona_path,
-                              engine=engine, status="active", started_at=_now(), meta=meta or {}))
+            db.add(
+                SessionRow(
+                    id=sid,
+                    persona_id=persona_id,
+                    persona_hash=persona_hash,
+                    persona_path=persona_path,
+                    engine=engine,
+                    status="active",
+                    started_at=_now(),
+                    meta=meta or {},
+                )
+            )
         return sid
 
     def add_turn(
-        self, session_id: str, role: str, text_: str, *, start: float | None = None, end: float | None = None,
+        self,
+        session_id: str,
+        role: str,
+        text_: str,
+        *,
+        start: float | None = None,
+        end: float | None = None,
         meta: dict[str, Any] | None = None,
     ) -> int:
         """Append a turn and commit it; returns its position in the session."""
@@ -113,8 +134,18 @@ class Store:
             if db.get(SessionRow, session_id) is None:
                 raise StoreError(f"no session {session_id!r}")
             idx = db.scalar(select(func.count()).select_from(TurnRow).where(TurnRow.session_id == session_id)) or 0
-            db.add(TurnRow(session_id=session_id, idx=idx, role=role, text=text_, start=start, end=end,
-                           created_at=_now(), meta=meta or {}))
+            db.add(
+                TurnRow(
+                    session_id=session_id,
+                    idx=idx,
+                    role=role,
+                    text=text_,
+                    start=start,
+                    end=end,
+                    created_at=_now(),
+                    meta=meta or {},
+                )
+            )
         return idx
 
     def end_session(self, session_id: str) -> None:
@@ -127,17 +158,24 @@ class Store:
 
     # ------------------------------------------------------------------ reading
     def sessions(self) -> list[SessionInfo]:
-        counts = (
-            select(TurnRow.session_id, func.count().label("n")).group_by(TurnRow.session_id).subquery()
-        )
+        counts = select(TurnRow.session_id, func.count().label("n")).group_by(TurnRow.session_id).subquery()
         with self._db() as db:
             rows = db.execute(
-                select(SessionRow, counts.c.n).outerjoin(counts, counts.c.session_id == SessionRow.id)
+                select(SessionRow, counts.c.n)
+                .outerjoin(counts, counts.c.session_id == SessionRow.id)
                 .order_by(SessionRow.started_at)
             ).all()
         return [
-            SessionInfo(r.id, r.persona_id, r.persona_hash, r.engine, r.status, r.started_at.isoformat(),
-                        r.ended_at.isoformat() if r.ended_at else None, int(n or 0))
+            SessionInfo(
+                r.id,
+                r.persona_id,
+                r.persona_hash,
+                r.engine,
+                r.status,
+                r.started_at.isoformat(),
+                r.ended_at.isoformat() if r.ended_at else None,
+                int(n or 0),
+            )
             for r, n in rows
         ]
 
@@ -153,10 +191,16 @@ class Store:
         return Transcript(
             id=row.id,
             persona=row.persona_id,
-            turns=[Turn(role=t.role, text=t.text, start=t.start, end=t.end, meta=dict(t.meta or {}))  # type: ignore[arg-type]
-                   for t in turns],
-            extra={"persona_hash": row.persona_hash, "engine": row.engine, "status": row.status,
-                   "started_at": row.started_at.isoformat()},
+            turns=[
+                Turn(role=t.role, text=t.text, start=t.start, end=t.end, meta=dict(t.meta or {}))  # type: ignore[arg-type]
+                for t in turns
+            ],
+            extra={
+                "persona_hash": row.persona_hash,
+                "engine": row.engine,
+                "status": row.status,
+                "started_at": row.started_at.isoformat(),
+            },
         )
 
     def integrity_ok(self) -> bool:

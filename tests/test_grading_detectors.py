@@ -1,0 +1,230 @@
+"""Detectors on crafted utterances: acts, consultation moves, jargon, summaries, symptoms, culture."""
+
+from __future__ import annotations
+
+import pytest
+
+from vpatient.grading.analysis import Analysis
+from vpatient.grading.detectors import (
+    acknowledges_belief,
+    greeting_and_introduction,
+    jargon_unexplained,
+    new_symptom_question,
+    plain_diagnosis,
+    plain_explanation,
+    safety_net,
+    summary_detector,
+)
+from vpatient.grading.schema import Evidence
+from vpatient.language import culture, jargon, moves
+from vpatient.language.summary import find_summary
+from vpatient.transcript import Transcript, Turn
+
+
+def conv(*lines: str) -> Analysis:
+    """Alternating learner / patient turns, learner first."""
+    turns = [Turn("learner" if i % 2 == 0 else "patient", text) for i, text in enumerate(lines)]
+    return Analysis(Transcript(id="t", turns=turns))
+
+
+EV = Evidence()
+
+
+@pytest.mark.parametrize(
+    ("text", "asking"),
+    [
+        ("Do you smoke at all?", True),
+        ("When did it start.", True),
+        ("Tell me about your family.", True),
+        ("Regarding smoking and alcohol.", True),
+        ("If you could tell me what your medications are.", True),
+        ("When they start eating you give soft food.", False),
+        ("You mentioned it started three days ago.", False),
+        ("Might be worth a blood test.", False),
+    ],
+)
+def test_is_asking(text: str, asking: bool) -> None:
+    assert moves.is_asking(text) is asking
+
+
+@pytest.mark.parametrize(
+    ("text", "invites", "checks"),
+    [
+        ("Do you have any questions for me?", True, False),
+        ("Is there anything you'd like to ask?", True, False),
+        ("Does that make sense?", False, True),
+        ("Can you tell me in your own words what we've agreed?", False, True),
+        ("Is that OK?", False, False),
+        ("All right?", False, False),
+        ("Is it clear or coloured?", False, False),
+    ],
+)
+def test_invitations_and_understanding_checks(text: str, invites: bool, checks: bool) -> None:
+    assert moves.invites_questions(text) is invites
+    assert moves.checks_understanding(text) is checks
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("If it gets worse or you notice any blood, come back and see me.", True),
+        ("If you're still not better by next week, I want you to give me a call.", True),
+        ("Please come back in two weeks so we can review it.", True),
+        ("Things to look out for are a high fever or chest pain. If so, call 111.", True),
+        ("I'll book you a follow-up scan.", False),
+        ("The results will come back to us after about five days.", False),
+        ("We're going to call an ambulance for you now.", False),
+        ("If the results are abnormal, I'll call you.", False),
+    ],
+)
+def test_safety_netting(text: str, expected: bool) -> None:
+    assert moves.safety_netting(text) is expected
+
+
+def test_safety_net_detector_quotes_the_sentence() -> None:
+    an = conv(
+        "Take paracetamol for the pain. If it isn't getting better in three days, come back and see me.",
+        "OK.",
+    )
+    hits = safety_net(an, EV)
+    assert [h.turn for h in hits] == [0]
+    assert hits[0].quote == "If it isn't getting better in three days, come back and see me."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm afraid the scan has shown something serious.", True),
+        ("Unfortunately the results aren't what we were hoping for.", True),
+        ("I don't have good news from the biopsy.", True),
+        ("The results are good news.", False),
+        ("The scan came back clear.", False),
+    ],
+)
+def test_warning_shot(text: str, expected: bool) -> None:
+    assert moves.warning_shot(text) is expected
+
+
+def test_summary_needs_two_restated_facts_after_an_explicit_opener() -> None:
+    said = "I've had diarrhoea for three days and cramps on the left side, and I was sick once."
+    found = find_summary("So just to recap, you've had diarrhoea for three days, with cramps on the left.", said)
+    assert found is not None and len(found.facts) >= 2
+    assert find_summary("So just to recap, you've had diarrhoea.", said) is None
+
+
+def test_a_you_mentioned_follow_up_is_not_a_summary() -> None:
+    said = "I've had diarrhoea for three days and cramps on the left side."
+    assert find_summary("You mentioned cramps. Where exactly is the pain?", said) is None
+    assert find_summary("You mentioned diarrhoea, cramps, and it's been three days.", said) is not None
+
+
+def test_examination_findings_are_not_restated_facts() -> None:
+    said = "My throat is sore and I've got a temperature."
+    text = "So to summarise, your throat looks red, your temperature is 38, so I think it's tonsillitis."
+    assert find_summary(text, said) is None
+
+
+def test_summary_detector_cites_the_turn() -> None:
+    an = conv(
+        "How can I help?",
+        "I've had a cough for a week and I'm short of breath on the stairs.",
+        "Let me summarise: a cough for a week, and breathless on the stairs.",
+    )
+    hits = summary_detector(an, EV)
+    assert [h.turn for h in hits] == [2] and "restates" in hits[0].reason
+
+
+def test_new_symptom_question_ignores_what_the_patient_already_said() -> None:
+    an = conv(
+        "What's the problem?",
+        "I've had diarrhoea and a fever since Monday.",
+        "Any fever with it?",
+        "Yes.",
+        "Any blood in your stools, or vomiting?",
+    )
+    hits = new_symptom_question(an, EV)
+    assert [h.turn for h in hits] == [4]
+    assert "blood" in hits[0].reason and "vomit" in hits[0].reason
+
+
+def test_greeting_needs_an_introduction() -> None:
+    assert greeting_and_introduction(conv("Hello there.", "Hi.", "How can I help?"), EV) == []
+    hits = greeting_and_introduction(conv("Good morning, I'm Dr Shah, one of the GPs.", "Hi."), EV)
+    assert [h.turn for h in hits] == [0]
+    assert greeting_and_introduction(conv("Hello.", "Hi.", "My name's Sam, I'm a medical student."), EV)
+
+
+def test_jargon_explained_or_not() -> None:
+    an = conv("The scan shows metastatic disease.", "What?", "It's palliative, which means care focused on comfort.")
+    hits = jargon_unexplained(an, EV)
+    assert [h.turn for h in hits] == [0] and "'metastatic'" in hits[0].reason
+
+
+def test_jargon_explained_in_the_next_turn_unless_the_patient_had_to_ask() -> None:
+    asked = conv("You have a lesion on the liver.", "What does that mean?", "It's an abnormal area.")
+    assert [h.turn for h in jargon_unexplained(asked, EV)] == [0]
+    unprompted = conv("You have a lesion on the liver.", "Oh.", "That means an abnormal area on the scan.")
+    assert jargon_unexplained(unprompted, EV) == []
+
+
+def test_abbreviations_count_as_jargon_unless_spelled_out() -> None:
+    assert jargon.acronyms("Your eGFR is 9 and the EBUS is booked.") == [("eGFR", 5), ("EBUS", 23)]
+    assert jargon.acronyms("Your GP and the NHS, an MRI and HIV.") == []
+    an = conv("You have motor neurone disease.", "Oh no.", "MND affects the nerves that work the muscles.")
+    assert jargon_unexplained(an, EV) == []
+    an = conv("We'll arrange an EBUS next week.", "OK.")
+    assert [h.turn for h in jargon_unexplained(an, EV)] == [0]
+
+
+def test_ignore_terms_and_extra_terms() -> None:
+    an = conv("You'll need chemotherapy and a PET-CT.", "OK.")
+    ev = Evidence(detector="jargon_unexplained", terms=["pet-ct"], ignore_terms=["chemotherapy"])
+    hits = jargon_unexplained(an, ev)
+    assert hits and "'pet-ct'" in hits[0].reason and "chemotherapy" not in hits[0].reason
+
+
+def test_plain_diagnosis() -> None:
+    assert [h.turn for h in plain_diagnosis(conv("The biopsy shows that it is cancer."), EV)] == [0]
+    assert plain_diagnosis(conv("The scan shows metastatic disease."), EV) == []
+    assert plain_diagnosis(conv("We did the test to rule out cancer."), EV) == []
+    assert plain_diagnosis(conv("Is it cancer?"), EV) == []
+
+
+def test_plain_explanation_needs_no_unexplained_jargon() -> None:
+    good = conv("Your body isn't making enough insulin, which means the sugar builds up in your blood.")
+    assert plain_explanation(good, EV)
+    bad = conv("Your HbA1c indicates suboptimal glycaemic control, which is why your sugar is high.")
+    assert plain_explanation(bad, EV) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("People like you usually don't take their tablets.", True),
+        ("I assume you'll be fasting, since you're Muslim.", True),
+        ("In your culture, people don't talk about mental health.", True),
+        ("You all eat so much rice, that's the reason.", True),
+        ("Will you be fasting during Ramadan this year?", False),
+        ("In your culture, what do people call this illness?", False),
+        ("Your white cells are a little low.", False),
+    ],
+)
+def test_stereotyping(text: str, expected: bool) -> None:
+    assert culture.is_stereotyping(text) is expected
+
+
+def test_acknowledging_a_belief_needs_context_and_no_dismissal() -> None:
+    respectful = conv(
+        "What have you tried?",
+        "I pray and drink ginger tea every morning.",
+        "Thank you for telling me, that's important to know. You can carry on with the tea.",
+    )
+    assert [h.turn for h in acknowledges_belief(respectful, EV)] == [2]
+    dismissive = conv(
+        "What have you tried?",
+        "I pray and drink ginger tea every morning.",
+        "I understand, but that's superstition; the tea won't do anything.",
+    )
+    assert acknowledges_belief(dismissive, EV) == []
+    unrelated = conv("How are you?", "Fine.", "Thank you for telling me.")
+    assert acknowledges_belief(unrelated, EV) == []

@@ -1,0 +1,126 @@
+"""`vpatient bench ...`: benchmarks. Each sub-action registers itself on the `bench` parser;
+`bench inference` compares batched with one-at-a-time serving (vpatient.inference.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="benchmarks (inference, ...)")
+    actions = p.add_subparsers(dest="bench_action", required=True, metavar="ACTION")
+    register_inference(actions)
+    from vpatient.cli.grade_cmd import register_bench_grader
+
+    register_bench_grader(actions)
+    register_engine(actions)
+
+
+def register_engine(actions: Any) -> None:
+    p = actions.add_parser("engine", help="scripted persona engine: time per reply on every shipped persona")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_bench_engine)
+
+
+def _bench_engine(args: argparse.Namespace) -> int:
+    from vpatient.persona.bench import bench_engine
+
+    result = bench_engine()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for row in result["personas"]:
+            print(f"{row['persona']:28} {row['turns']:3} replies  p50 {row['reply_ms']['p50']:6.1f} ms  "
+                  f"p95 {row['reply_ms']['p95']:6.1f} ms  engine start {row['start_ms']:7.0f} ms")
+        print(f"all: p50 {result['reply_ms']['p50']:.1f} ms, p95 {result['reply_ms']['p95']:.1f} ms "
+              f"(model load {result['model_load_ms']:.0f} ms)")
+    return 0
+
+
+def register_inference(actions: Any) -> None:
+    p = actions.add_parser(
+        "inference",
+        help="simulated concurrent sessions, batched vs one at a time",
+        description="Simulates N concurrent sessions asking typical questions, served batched and one at "
+        "a time by the same backend and model; prints tokens/s and first-token / reply latency.",
+    )
+    p.add_argument("--backend", default="llamacpp", choices=["llamacpp", "transformers", "openai"])
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="llamacpp: a .gguf file (default: packaged SmolLM2-135M); transformers: a Hugging Face folder, "
+        "'smollm2' (the packaged GGUF dequantised; needs gguf and accelerate) or 'tiny' (random test "
+        "model); openai: the model name",
+    )
+    p.add_argument("--endpoint", metavar="URL", help="openai: base URL, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--sessions", default="1,4,8", metavar="N,N,...", help="session counts (default: %(default)s)")
+    p.add_argument("--turns", type=int, default=2, help="questions per session (default: %(default)s)")
+    p.add_argument("--max-tokens", type=int, default=32, help="reply length cap (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for local backends")
+    p.add_argument("--json", action="store_true", help="print the JSON report")
+    p.set_defaults(handler=bench_inference)
+
+
+def _backend(args: argparse.Namespace, slots: int, scratch: str) -> Any:
+    from vpatient.inference import create_backend
+
+    if args.backend == "llamacpp":
+        return create_backend("llamacpp", model=args.model, n_parallel=slots, ctx_per_slot=1024, n_threads=args.threads)
+    if args.backend == "transformers":
+        model = args.model or "tiny"
+        if model == "tiny":
+            return create_backend("transformers", model=f"tiny:{scratch}/tiny", batch_size=slots, threads=args.threads)
+        if model == "smollm2":
+            from vpatient.inference.llamacpp import packaged_model_path
+
+            gguf = packaged_model_path()
+            return create_backend(
+                "transformers",
+                model=str(gguf.parent),
+                gguf_file=gguf.name,
+                batch_size=slots,
+                threads=args.threads,
+            )
+        return create_backend("transformers", model=model, batch_size=slots, threads=args.threads)
+    return create_backend("openai", endpoint=args.endpoint, model=args.model, concurrency=slots)
+
+
+def bench_inference(args: argparse.Namespace) -> int:
+    from vpatient.inference.bench import run_bench
+
+    try:
+        sessions = [int(s) for s in args.sessions.split(",") if s.strip()]
+    except ValueError:
+        print(
+            f"vpatient: --sessions {args.sessions!r}: give whole numbers separated by commas, e.g. 1,4,8",
+            file=sys.stderr,
+        )
+        return 2
+    if not sessions or min(sessions) < 1:
+        print("vpatient: --sessions needs at least one count of 1 or more", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="vpatient-bench-") as scratch:
+        backend = _backend(args, max(sessions), scratch)
+        report = run_bench(backend, sessions, turns=args.turns, max_tokens=args.max_tokens)
+        backend.close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"backend {report['backend']}  model {report['model']}  ({args.turns} turns/session, "
+        f"<= {args.max_tokens} tokens, latency from submission)"
+    )
+    print(f"{'sessions':>8} {'mode':>10} {'tok/s':>7} {'first p50':>9} {'p95':>6} {'reply p50':>9} {'p95':>6}")
+    for row in report["results"]:
+        for mode in ("batched", "sequential"):
+            r = row[mode]
+            print(
+                f"{row['sessions']:>8} {mode:>10} {r['tokens_per_s']:>7} {r['first_token_ms']['p50']:>9} "
+                f"{r['first_token_ms']['p95']:>6} {r['reply_ms']['p50']:>9} {r['reply_ms']['p95']:>6}"
+            )
+        print(f"{'':>8} {'speedup':>10} {row['speedup']:>7}")
+    return 0

@@ -1,0 +1,63 @@
+"""`vpatient rubric validate|show|list|schema`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from vpatient.errors import FileProblemError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("rubric", help="validate and inspect rubric files")
+    rsub = p.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
+    v = rsub.add_parser("validate", help="check rubric files; one line per problem as FILE:LINE: field: message")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.set_defaults(handler=validate)
+    s = rsub.add_parser("show", help="print a readable summary of a rubric")
+    s.add_argument("rubric", metavar="ID_OR_FILE")
+    s.set_defaults(handler=show)
+    ls = rsub.add_parser("list", help="list the rubric ids found (and where)")
+    ls.set_defaults(handler=list_rubrics)
+    r = rsub.add_parser("schema", help="print the field reference for rubric files")
+    r.set_defaults(handler=schema)
+
+
+def validate(args: argparse.Namespace) -> int:
+    from vpatient.grading.rubric import load_rubric_file
+
+    failed = 0
+    for path in args.files:
+        try:
+            rubric = load_rubric_file(path)
+        except FileProblemError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(problem)
+        else:
+            print(f"{path}: ok ({rubric.id}, {len(rubric.items())} items)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def show(args: argparse.Namespace) -> int:
+    from vpatient.grading.rubric import load_rubric, summary
+
+    print(summary(load_rubric(args.rubric)))
+    return 0
+
+
+def list_rubrics(args: argparse.Namespace) -> int:
+    from vpatient.grading.rubric import available
+
+    for rid, path in sorted(available().items()):
+        print(f"{rid}\t{path}")
+    return 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    from vpatient.grading.schema import Rubric
+    from vpatient.schemadoc import reference
+
+    print(reference(Rubric))
+    return 0

@@ -1,0 +1,205 @@
+"""Reports of graded transcripts: a self-contained HTML page for assessors, a CSV for several transcripts,
+and a plain-text summary for the terminal."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from vpatient.grading.grader import Grade
+from vpatient.grading.schema import Rubric
+from vpatient.transcript import Transcript
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
+main{max-width:1180px;margin:auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 8px} .muted{color:#5b6472}
+.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:24px}
+@media(max-width:900px){.cols{grid-template-columns:1fr}}
+table{border-collapse:collapse;width:100%;background:#fff} th,td{border:1px solid #dde1e7;padding:6px 8px;
+text-align:left;vertical-align:top} th{background:#eef1f5}
+.badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600}
+.met{background:#d9f2e1;color:#145c2e} .missed{background:#f3e3e3;color:#7a1f1f}
+.fault{background:#fde7c7;color:#7a4a00}
+.avoided{background:#e4ecf7;color:#24466f}
+.turn{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px 10px;margin:6px 0}
+.turn.learner{border-left:4px solid #4a78c2} .turn.patient{border-left:4px solid #9aa3ae}
+.turn.evidence{background:#fff8d6;border-color:#e3c24a} .turn .who{font-size:12px;color:#5b6472}
+.turn .items a{font-size:12px;margin-right:6px} mark{background:#ffe675}
+.item{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px 10px;margin:6px 0}
+.item:target,.turn:target{outline:3px solid #4a78c2}
+.warn{background:#fff1f0;border:1px solid #e7a6a1;padding:8px 10px;border-radius:8px}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _fmt(x: float | None, pct: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.0%}" if pct else f"{x:g}"
+
+
+def _highlight(text: str, quotes: list[str]) -> str:
+    """Escape `text`, marking the first occurrence of each quote that appears in it verbatim."""
+    spans: list[tuple[int, int]] = []
+    for quote in quotes:
+        q = quote.rstrip("…").strip()
+        pos = text.find(q) if q else -1
+        if pos >= 0:
+            spans.append((pos, pos + len(q)))
+    spans.sort()
+    out, last = [], 0
+    for start, end in spans:
+        if start < last:
+            continue
+        out += [_e(text[last:start]), "<mark>", _e(text[start:end]), "</mark>"]
+        last = end
+    out.append(_e(text[last:]))
+    return "".join(out)
+
+
+def html_report(grade: Grade, transcript: Transcript, rubric: Rubric | None = None) -> str:
+    """The assessor's report: scores per section, items with rationale, evidence and feedback, the transcript
+    with
+    evidence turns highlighted and linked both ways, and communication metrics."""
+    by_turn: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for it in grade.items:
+        for ev in it.evidence:
+            by_turn[ev.turn].append((it.id, ev.quote))
+    m = grade.metrics
+    status = "PASS" if grade.passed else "NOT YET PASSED"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_e(grade.rubric_title or grade.rubric)} - {_e(grade.transcript)}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>{_e(grade.rubric_title or grade.rubric)}</h1>",
+        f"<div class='muted'>Transcript <b>{_e(grade.transcript)}</b> &middot; rubric {_e(grade.rubric)}"
+        + (f" &middot; persona {_e(transcript.persona)}" if transcript.persona else "")
+        + "</div>",
+        f"<p><b>Score {_fmt(grade.score)} / {_fmt(grade.max_score)}</b> &middot; weighted {grade.percent:g}% "
+        f"(pass mark {grade.pass_mark:g}%) &middot; <b>{status}</b></p>",
+    ]
+    if grade.warnings:
+        parts.append("<div class='warn'>" + "<br>".join(_e(w) for w in grade.warnings) + "</div>")
+    parts.append("<h2>Sections</h2><table><tr><th>Section</th><th>Score</th><th>Weight</th><th>Percent</th></tr>")
+    for s in grade.sections:
+        pct = "n/a" if s.percent is None else f"{s.percent:g}%"
+        parts.append(
+            f"<tr><td>{_e(s.title)}</td><td>{_fmt(s.score)} / {_fmt(s.max)}</td>"
+            f"<td>{s.weight:g}</td><td>{pct}</td></tr>"
+        )
+    parts.append("</table>")
+    parts.append("<h2>Communication</h2><table>")
+    rows = [
+        (
+            "Questions",
+            f"{m.questions} ({m.open_questions} open, {m.closed_questions} closed"
+            + (f"; {m.open_question_ratio:.0%} open" if m.open_question_ratio is not None else "")
+            + ")",
+        ),
+        ("Empathic statements", str(m.empathic_statements)),
+        (
+            "Talk-time ratio (learner share)",
+            _fmt(m.talk_time_ratio, pct=True) if m.timed else "no timings in transcript",
+        ),
+        ("Word share (learner)", _fmt(m.word_ratio, pct=True)),
+        (
+            "Interruptions (learner / patient)",
+            f"{m.interruptions_by_learner} / {m.interruptions_by_patient} ({m.overlaps} overlapping turns)"
+            if m.timed
+            else "no timings in transcript",
+        ),
+        (
+            "Jargon",
+            ", ".join(f"{j.term} (turn {j.turn}{'' if j.explained else ', unexplained'})" for j in m.jargon)
+            or "none found",
+        ),
+        ("Turns", f"{m.learner_turns} learner, {m.patient_turns} patient"),
+    ]
+    parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+    parts.append("</table>")
+    parts.append("<div class='cols'><section><h2>Items</h2>")
+    for s in grade.sections:
+        parts.append(f"<h3>{_e(s.title)}</h3>")
+        for it in [i for i in grade.items if i.section == s.id]:
+            fault = it.kind == "fault"
+            if fault:
+                badge = ("fault", "FAULT") if it.met else ("avoided", "avoided")
+            else:
+                badge = ("met", "met") if it.met else ("missed", "not met")
+            links = " ".join(
+                f"<a href='#turn-{ev.turn}'>turn {ev.turn}</a>: &ldquo;{_e(ev.quote)}&rdquo;<br>" for ev in it.evidence
+            )
+            parts.append(
+                f"<div class='item' id='item-{_e(it.id)}'><span class='badge {badge[0]}'>{badge[1]}</span> "
+                f"<b>{_e(it.title or it.id)}</b> <span class='muted'>({_fmt(it.score)} / {_fmt(it.max)}, "
+                f"{_e(it.id)})</span>"
+                f"<div>{_e(it.rationale)}</div>"
+                + (f"<div class='muted'>{links}</div>" if links else "")
+                + (f"<div><i>Feedback:</i> {_e(it.feedback)}</div>" if it.feedback else "")
+                + "</div>"
+            )
+    parts.append("</section><section><h2>Transcript</h2>")
+    if not transcript.turns:
+        parts.append("<p class='muted'>(empty transcript)</p>")
+    for i, turn in enumerate(transcript.turns):
+        refs = by_turn.get(i, [])
+        cls = f"turn {turn.role}" + (" evidence" if refs else "")
+        when = f" &middot; {turn.start:.1f}-{turn.end:.1f}s" if turn.start is not None and turn.end is not None else ""
+        items = "".join(f"<a href='#item-{_e(item)}'>{_e(item)}</a>" for item in dict.fromkeys(r[0] for r in refs))
+        parts.append(
+            f"<div class='{cls}' id='turn-{i}'><div class='who'>[{i}] {_e(turn.role)}{when}</div>"
+            f"<div>{_highlight(turn.text, [q for _, q in refs])}</div>"
+            + (f"<div class='items'>{items}</div>" if items else "")
+            + "</div>"
+        )
+    parts.append("</section></div></main></body></html>")
+    return "\n".join(parts)
+
+
+def csv_report(grades: Sequence[Grade], rubric: Rubric) -> str:
+    """One row per transcript, one column per item (1 = met, 0 = not; for faults 1 = the fault happened)."""
+    ids = [i.id for i in rubric.items()]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["transcript", "rubric", "score", "max_score", "percent", "passed", *ids, "warnings"])
+    for g in grades:
+        met = {i.id: int(i.met) for i in g.items}
+        w.writerow(
+            [
+                g.transcript,
+                g.rubric,
+                g.score,
+                g.max_score,
+                g.percent,
+                int(g.passed),
+                *(met.get(i, "") for i in ids),
+                "; ".join(g.warnings),
+            ]
+        )
+    return buf.getvalue()
+
+
+def text_summary(grade: Grade) -> str:
+    lines = [
+        f"{grade.transcript}: {grade.rubric} {grade.score:g}/{grade.max_score:g} ({grade.percent:g}%, "
+        f"{'pass' if grade.passed else 'not passed'}; pass mark {grade.pass_mark:g}%)",
+    ]
+    lines += [f"  warning: {w}" for w in grade.warnings]
+    for it in grade.items:
+        mark = ("FAULT" if it.met else "ok") if it.kind == "fault" else ("x" if it.met else " ")
+        lines.append(f"  [{mark:>5}] {it.id}: {it.rationale}")
+    return "\n".join(lines)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
