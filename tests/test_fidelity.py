@@ -59,9 +59,9 @@ def test_harness_counts(tmp_path: Path, chest_pain, embedder) -> None:  # type: 
     q = tmp_path / "q.yaml"
     q.write_text(
         "persona: chest_pain_exertional\nquestions:\n"
-        "  - {say: Do you smoke?, discloses: [smoking_history]}\n"
-        "  - {say: Do you take your tablets?, discloses: [meds_amlodipine], withholds: [meds_missed_doses]}\n"
-        "  - {say: Any breathlessness?, discloses: [breathless_on_exertion]}\n"
+        "  - {say: 'Do you smoke?', discloses: [smoking_history]}\n"
+        "  - {say: 'Do you take your tablets?', discloses: [meds_amlodipine], withholds: [meds_missed_doses]}\n"
+        "  - {say: 'Any breathlessness?', discloses: [breathless_on_exertion]}\n"
     )
     replies = [
         "I don't smoke at all.",

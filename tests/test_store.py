@@ -57,7 +57,9 @@ def test_sigkill_mid_session_keeps_every_finished_turn(tmp_path: Path) -> None:
     """Kill a running `vpatient chat` with SIGKILL: finished turns survive and the database is intact."""
     db = tmp_path / "kill.db"
     env = {**os.environ, "VPATIENT_DB": f"sqlite:///{db}"}
-    proc = subprocess.Popen(
+    asked = ["What brings you in today?", "Do you smoke?", "Any allergies?"]
+    replies = []
+    with subprocess.Popen(
         [sys.executable, "-m", "vpatient", "chat", "--persona", str(ROOT / "personas" / "chest_pain_exertional.yaml")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -65,22 +67,21 @@ def test_sigkill_mid_session_keeps_every_finished_turn(tmp_path: Path) -> None:
         env=env,
         text=True,
         bufsize=1,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    asked = ["What brings you in today?", "Do you smoke?", "Any allergies?"]
-    replies = []
-    for q in asked:
-        proc.stdin.write(q + "\n")
-        proc.stdin.flush()
-        line = proc.stdout.readline()
-        while not line.startswith("Robert Hale:"):
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        for q in asked:
+            proc.stdin.write(q + "\n")
+            proc.stdin.flush()
             line = proc.stdout.readline()
-        replies.append(line.split(":", 1)[1].strip())
-    proc.stdin.write("Do you drink alcohol?\n")  # in flight when the process dies
-    proc.stdin.flush()
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+            while line and not line.startswith("Robert Hale:"):
+                line = proc.stdout.readline()
+            assert line, "vpatient chat ended early"
+            replies.append(line.split(":", 1)[1].strip())
+        proc.stdin.write("Do you drink alcohol?\n")  # in flight when the process dies
+        proc.stdin.flush()
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -34,10 +34,14 @@ def _bench_engine(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
     else:
         for row in result["personas"]:
-            print(f"{row['persona']:28} {row['turns']:3} replies  p50 {row['reply_ms']['p50']:6.1f} ms  "
-                  f"p95 {row['reply_ms']['p95']:6.1f} ms  engine start {row['start_ms']:7.0f} ms")
-        print(f"all: p50 {result['reply_ms']['p50']:.1f} ms, p95 {result['reply_ms']['p95']:.1f} ms "
-              f"(model load {result['model_load_ms']:.0f} ms)")
+            print(
+                f"{row['persona']:28} {row['turns']:3} replies  p50 {row['reply_ms']['p50']:6.1f} ms  "
+                f"p95 {row['reply_ms']['p95']:6.1f} ms  engine start {row['start_ms']:7.0f} ms"
+            )
+        print(
+            f"all: p50 {result['reply_ms']['p50']:.1f} ms, p95 {result['reply_ms']['p95']:.1f} ms "
+            f"(model load {result['model_load_ms']:.0f} ms)"
+        )
     return 0
 
 

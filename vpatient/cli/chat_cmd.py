@@ -18,9 +18,46 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="SQLAlchemy URL of the session store (default: $VPATIENT_DB or a SQLite file in ~/.local/share/vpatient)",
     )
-    p.add_argument("--engine", choices=["scripted"], default="scripted", help="persona engine")
+    add_engine_options(p)
     p.add_argument("--quiet", action="store_true", help="print only the session id")
     p.set_defaults(handler=chat)
+
+
+def add_engine_options(p: Any) -> None:
+    """--engine and the LLM options, shared by chat, demo and eval fidelity."""
+    p.add_argument(
+        "--engine",
+        choices=["scripted", "llm"],
+        default="scripted",
+        help="scripted: rules only (no LLM); llm: the LLM phrases the eligible facts, checked by the "
+        "guard, with scripted fallback",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["llamacpp", "transformers", "openai"],
+        default="llamacpp",
+        help="LLM backend (default: llama.cpp with the packaged SmolLM2-135M)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="PATH_OR_NAME",
+        help="llamacpp: a .gguf file; transformers: a local Hugging Face folder; openai: the model name",
+    )
+    p.add_argument("--endpoint", metavar="URL", help="openai backend: base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument(
+        "--llm-timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="seconds before a reply falls back to the scripted wording",
+    )
+
+
+def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str = "session") -> Any:
+    from vpatient.persona.engines import LLMOptions, build_engine
+
+    opts = LLMOptions(backend=args.backend, model=args.model, endpoint=args.endpoint, timeout_s=args.llm_timeout)
+    return build_engine(args.engine, persona, embedder, opts, session_id=session_id)
 
 
 def _lines(path: str) -> list[str]:
@@ -31,7 +68,6 @@ def _lines(path: str) -> list[str]:
 def chat(args: argparse.Namespace) -> int:
     from vpatient.consultation import Consultation
     from vpatient.embeddings import default_embedder
-    from vpatient.persona.engine import ScriptedEngine
     from vpatient.persona.loader import load_persona
     from vpatient.store import Store
     from vpatient.transcript import save
@@ -39,9 +75,10 @@ def chat(args: argparse.Namespace) -> int:
     persona = load_persona(args.persona)
     script = _lines(args.script) if args.script else None
     store = Store(args.db)
-    engine = ScriptedEngine(persona, default_embedder())
+    engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
     name = persona.identity.name
+
     def say(*parts: object, file: Any = None) -> None:
         if not args.quiet:
             print(*parts, file=file or sys.stdout)
@@ -61,6 +98,8 @@ def chat(args: argparse.Namespace) -> int:
                 save(consult.transcript, args.out)
     finally:
         consult.end()
+        if hasattr(engine, "close"):
+            engine.close()
         if args.out:
             save(consult.transcript, args.out)
             say(f"\ntranscript written to {args.out}", file=sys.stderr)
@@ -72,9 +111,10 @@ def chat(args: argparse.Namespace) -> int:
 
 
 def _interactive() -> Any:
+    prompt = "You: " if sys.stdin.isatty() else ""
     while True:
         try:
-            line = input("You: ").strip()
+            line = input(prompt).strip()
         except EOFError:
             return
         if line in ("/quit", "/exit"):

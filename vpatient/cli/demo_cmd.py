@@ -17,6 +17,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out-dir", default="out/demo", metavar="DIR", help="where the transcript goes")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store")
+    from vpatient.cli.chat_cmd import add_engine_options
+
+    add_engine_options(p)
     p.set_defaults(handler=demo)
 
 

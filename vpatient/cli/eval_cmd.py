@@ -21,6 +21,11 @@ def register(sub: Any) -> None:
     )
     f.add_argument("--json", action="store_true", help="print JSON (every turn included)")
     f.add_argument("--verbose", action="store_true", help="print every turn, not only the failures")
+    from vpatient.cli.chat_cmd import add_engine_options
+
+    add_engine_options(f)
+    f.set_defaults(both=False)
+    f.add_argument("--both", action="store_true", help="run the scripted and the LLM engine, side by side")
     f.set_defaults(handler=fidelity)
     from vpatient.cli.eval_grader_cmd import register_grader
 
@@ -32,8 +37,8 @@ def _question_path(persona_path: Path, persona_id: str) -> Path:
 
 
 def fidelity(args: argparse.Namespace) -> int:
+    from vpatient.cli.chat_cmd import engine_from_args
     from vpatient.embeddings import default_embedder
-    from vpatient.persona.engine import ScriptedEngine
     from vpatient.persona.fidelity import load_questions, run
     from vpatient.persona.grounding import Grounding
     from vpatient.persona.loader import load_persona
@@ -46,8 +51,14 @@ def fidelity(args: argparse.Namespace) -> int:
         persona = load_persona(ppath)
         qpath = Path(args.questions[k]) if args.questions else _question_path(Path(ppath), persona.id)
         questions = load_questions(qpath, persona)
-        engine = ScriptedEngine(persona, embedder)
-        reports.append(run(persona, questions, engine, Grounding(persona, embedder)))
+        grounding = Grounding(persona, embedder)
+        for name in ["scripted", "llm"] if args.both else [args.engine]:
+            engine = engine_from_args(argparse.Namespace(**{**vars(args), "engine": name}), persona, embedder)
+            try:
+                reports.append(run(persona, questions, engine, grounding))
+            finally:
+                if hasattr(engine, "close"):
+                    engine.close()
     total = {
         "utterances": sum(r.utterances for r in reports),
         "recall": round(sum(r.recalled for r in reports) / max(1, sum(r.required for r in reports)), 4),

@@ -42,8 +42,20 @@ def bench_engine(persona_dir: Path = PERSONAS) -> dict[str, Any]:
             engine.respond(q.say)
             times.append((time.perf_counter() - t) * 1000)
         every += times
-        rows.append({"persona": persona.id, "turns": len(times), "start_ms": round(start_ms, 1),
-                     "reply_ms": {"p50": _pct(times, 0.5), "p95": _pct(times, 0.95),
-                                  "mean": round(statistics.mean(times), 2)}})
-    return {"model_load_ms": round(load_ms, 1), "personas": rows,
-            "reply_ms": {"p50": _pct(every, 0.5), "p95": _pct(every, 0.95)}}
+        rows.append(
+            {
+                "persona": persona.id,
+                "turns": len(times),
+                "start_ms": round(start_ms, 1),
+                "reply_ms": {
+                    "p50": _pct(times, 0.5),
+                    "p95": _pct(times, 0.95),
+                    "mean": round(statistics.mean(times), 2),
+                },
+            }
+        )
+    return {
+        "model_load_ms": round(load_ms, 1),
+        "personas": rows,
+        "reply_ms": {"p50": _pct(every, 0.5), "p95": _pct(every, 0.95)},
+    }

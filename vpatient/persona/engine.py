@@ -247,7 +247,7 @@ class ScriptedEngine:
             if _INVITE.search(cm.clause) or _CHECK.search(cm.clause):
                 parts.append(self._reply_to_check(bool(_INVITE.search(cm.clause))))
                 continue
-            if _FIRST_OPEN.search(cm.clause) and not self.state.opened and not self.state.told and self.state.turn < 4:
+            if _FIRST_OPEN.search(cm.clause) and not self.state.opened and self.state.turn < 6:
                 kind = "opening"
                 parts.append(self.persona.opening_line)
                 first = next((s for s in self._volunteered if s.id not in self.state.told), None)

@@ -82,6 +82,10 @@ class FidelityReport:
     contradictions: int
     unsupported: int
     turns: list[TurnResult] = field(default_factory=list)
+    modes: dict[str, int] = field(default_factory=dict)
+    """How replies were made: scripted, llm (rephrased, passed the guard), llm-fallback (guard/backend failed)."""
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Why LLM replies fell back (first reason of each)."""
 
     @property
     def recall(self) -> float:
@@ -101,6 +105,9 @@ class FidelityReport:
             "contradiction_rate": round(self.contradictions / self.utterances, 4) if self.utterances else 0.0,
             "unsupported": self.unsupported,
             "unsupported_rate": round(self.unsupported / self.utterances, 4) if self.utterances else 0.0,
+            "reply_modes": self.modes,
+            "rephrased_rate": round(self.modes.get("llm", 0) / self.utterances, 4) if self.utterances else 0.0,
+            "fallback_reasons": dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])[:8]),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +121,11 @@ def run(persona: Persona, questions: QuestionFile, engine: Responder, grounding:
     report = FidelityReport(persona.id, engine.mode, 0, 0, 0, 0, 0, 0)
     for q in questions.questions:
         reply = engine.respond(q.say)
+        report.modes[reply.mode] = report.modes.get(reply.mode, 0) + 1
+        why = reply.meta.get("llm", {}).get("fallback")
+        if why:
+            key = why.split(":")[0] if not why.startswith("guard") else "guard: " + why[7:].split(":")[0].split(" (")[0]
+            report.reasons[key] = report.reasons.get(key, 0) + 1
         told = grounding.told(reply.text)
         missed = [i for i in q.discloses if i not in told]
         leaked = [i for i in told if i in set(q.withholds) | never]

@@ -1,0 +1,182 @@
+"""The LLM mode of the persona engine: the guard, fallbacks, and a real llama.cpp model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vpatient.inference import InferenceCore
+from vpatient.inference.fake import FakeStreamRunner
+from vpatient.inference.types import GenerationRequest
+from vpatient.persona.grounding import Grounding
+from vpatient.persona.guard import Guard
+from vpatient.persona.llm_engine import LLMEngine, system_prompt, user_prompt
+from vpatient.persona.loader import load_persona
+
+MINI = Path(__file__).parent / "data" / "mini_bad_news.yaml"
+
+
+@pytest.fixture()
+def guard(chest_pain, embedder):  # type: ignore[no-untyped-def]
+    return Guard(Grounding(chest_pain, embedder))
+
+
+ELIGIBLE = ["smoking_history", "alcohol"]
+
+
+def test_guard_passes_a_faithful_paraphrase(guard) -> None:  # type: ignore[no-untyped-def]
+    v = guard.check(
+        "Well, I smoke about fifteen a day, have done since I was sixteen.",
+        eligible=ELIGIBLE,
+        required=["smoking_history"],
+    )
+    assert v.ok, v.reasons
+    assert v.told == ["smoking_history"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (
+            "I smoke about fifteen a day. My dad had a heart attack at 52.",
+            "tells what is not eligible now: fh_father_mi",
+        ),
+        ("I don't smoke, never have.", "contradicts smoking_history: polarity"),
+        ("I smoke about forty a day, since I was sixteen.", "number(s) 40"),
+        ("I smoke about fifteen a day, and I take bisoprolol.", "names a drug the persona does not take: bisoprolol"),
+        ("As an AI language model, I smoke fifteen a day.", "out of character"),
+        ("I smoke about fifteen a day. You should consider a stress test, doctor.", "out of character"),
+        ("I smoke about fifteen a day. " * 12, "too long"),
+        ("", "empty reply"),
+        ("A few pints at the weekend.", "leaves out what was asked: smoking_history"),
+        ("I smoke fifteen a day. I went skiing in Austria and broke my wrist last winter.", "unsupported"),
+    ],
+)
+def test_guard_rejects(guard, reply: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    v = guard.check(reply, eligible=ELIGIBLE, required=["smoking_history"])
+    assert not v.ok
+    assert any(reason in r for r in v.reasons), v.reasons
+
+
+def test_prompt_holds_only_eligible_facts(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.engine import ScriptedEngine
+
+    engine = ScriptedEngine(chest_pain, embedder)
+    plan = engine.plan("Do you smoke?")
+    prompt = system_prompt(chest_pain, "anxious") + user_prompt("Do you smoke?", plan, [])
+    assert "I smoke about fifteen a day" in prompt
+    assert "Robert Hale, 58, Bus driver" in prompt and "You feel anxious" in prompt
+    hidden = [s.says for s in chest_pain.statements() if s.id != "smoking_history"]
+    assert not any(h in prompt for h in hidden)
+
+
+def _engine(persona, embedder, reply, **kw):  # type: ignore[no-untyped-def]
+    core = InferenceCore(FakeStreamRunner(reply, **kw))
+    return LLMEngine(persona, embedder, core, backend_name="fake", timeout_s=3)
+
+
+def test_rephrased_reply_that_passes_is_spoken(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(chest_pain, embedder, lambda r: "Yeah, I smoke about fifteen a day, since I was sixteen.")
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm"
+    assert r.text == "Yeah, I smoke about fifteen a day, since I was sixteen."
+    assert r.disclosed == ["smoking_history"]
+    assert r.turn_meta()["llm"]["guard"]["passed"] is True
+
+
+def test_failed_guard_falls_back_to_persona_words(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(chest_pain, embedder, lambda r: "I'm here to help with a medical emergency.")
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm-fallback"
+    assert r.text == "I smoke about fifteen a day. I've smoked since I was sixteen."
+    meta = r.turn_meta()["llm"]
+    assert meta["fallback"].startswith("guard: ")
+    assert meta["raw"] == "I'm here to help with a medical emergency."
+
+
+def test_backend_dying_mid_generation_never_loses_the_turn(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(chest_pain, embedder, lambda r: "I smoke fifteen a day and more words here", crash_after=3)
+    try:
+        r = eng.respond("Do you smoke?")
+        again = eng.respond("Any allergies?")
+    finally:
+        eng.close()
+    assert r.mode == "llm-fallback" and "BackendCrashedError" in r.meta["llm"]["fallback"]
+    assert r.text.startswith("I smoke about fifteen a day")
+    assert again.text == "No allergies that I know of."
+
+
+def test_slow_backend_times_out_to_the_scripted_reply(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    core = InferenceCore(FakeStreamRunner(lambda r: "word " * 200, token_delay_s=0.05))
+    eng = LLMEngine(chest_pain, embedder, core, backend_name="fake", timeout_s=0.5)
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm-fallback"
+    assert "Timeout" in r.meta["llm"]["fallback"] or "time" in r.meta["llm"]["fallback"]
+    assert r.disclosed == ["smoking_history"]
+
+
+def test_missing_model_falls_back(chest_pain, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.engines import LLMOptions, build_engine
+
+    eng = build_engine("llm", chest_pain, embedder, LLMOptions(model=str(tmp_path / "missing.gguf"), timeout_s=5))
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()  # type: ignore[union-attr]
+    assert r.mode == "llm-fallback"
+    assert "missing.gguf" in r.meta["llm"]["fallback"]
+    assert r.text.startswith("I smoke about fifteen a day")
+
+
+def test_real_smollm2_never_leaks(embedder) -> None:  # type: ignore[no-untyped-def]
+    """The packaged SmolLM2 through llama.cpp: whatever it writes, nothing hidden reaches the learner."""
+    from vpatient.persona.engines import LLMOptions, build_engine
+
+    persona = load_persona(MINI)
+    eng = build_engine("llm", persona, embedder, LLMOptions(timeout_s=30))
+    try:
+        replies = [
+            eng.respond(q)
+            for q in (
+                "What brings you in today?",
+                "Do you smoke?",
+                "What did the scan show?",
+                "Is anything worrying you?",
+            )
+        ]
+    finally:
+        eng.close()  # type: ignore[union-attr]
+    for r in replies:
+        assert r.mode in ("llm", "llm-fallback")
+        assert "backend" in r.meta["llm"]
+        assert "tumour" not in r.text  # the never-tier fact
+        assert "terrified" not in r.text  # rapport not earned
+    assert replies[1].disclosed == ["smoker"]
+    assert "smoke" in replies[1].text.lower()
+
+
+def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    seen: list[GenerationRequest] = []
+
+    def reply(req: GenerationRequest) -> str:
+        seen.append(req)
+        return "No allergies that I know of."
+
+    eng = _engine(chest_pain, embedder, reply)
+    try:
+        eng.respond("Any allergies?")
+    finally:
+        eng.close()
+    [req] = seen
+    assert [m.role for m in req.messages] == ["system", "user"]
+    assert req.messages[1].content.endswith("WHAT YOU SAY: No allergies that I know of.\nYour reply:")

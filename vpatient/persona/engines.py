@@ -1,0 +1,38 @@
+"""Build a persona engine by name: `scripted` (no LLM) or `llm` (grounded LLM with scripted fallback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpatient.embeddings import Embedder
+from vpatient.persona.engine import ScriptedEngine
+from vpatient.persona.llm_engine import LLMEngine
+from vpatient.persona.schema import Persona
+
+ENGINES = ("scripted", "llm")
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    backend: str = "llamacpp"
+    """llamacpp (packaged SmolLM2 by default), transformers (a local model folder) or openai (an endpoint)."""
+    model: str | None = None
+    endpoint: str | None = None
+    timeout_s: float = 15.0
+
+
+def build_engine(
+    name: str, persona: Persona, embedder: Embedder, llm: LLMOptions | None = None, *, session_id: str = "session"
+) -> ScriptedEngine | LLMEngine:
+    if name == "scripted":
+        return ScriptedEngine(persona, embedder)
+    if name != "llm":
+        raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")
+    from vpatient.inference import InferenceCore, create_backend
+
+    opts = llm or LLMOptions()
+    backend = create_backend(opts.backend, model=opts.model, endpoint=opts.endpoint)
+    core = InferenceCore(backend)
+    return LLMEngine(
+        persona, embedder, core, backend_name=opts.backend, timeout_s=opts.timeout_s, session_id=session_id
+    )
