@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out-dir", default="out/demo", metavar="DIR", help="where the transcript goes")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store")
+    p.add_argument("--no-grade", action="store_true", help="skip grading the consultation")
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
@@ -30,7 +32,22 @@ def demo(args: argparse.Namespace) -> int:
     persona = load_persona(args.persona)
     script = args.script or str(Path(args.persona).parent / "scripts" / f"{persona.id}.txt")
     out = Path(args.out_dir) / "transcript.json"
-    ns = argparse.Namespace(
-        persona=args.persona, script=script, out=str(out), db=args.db, engine="scripted", quiet=False
-    )
-    return chat(ns)
+    ns = argparse.Namespace(**{**vars(args), "script": script, "out": str(out), "quiet": False})
+    code = chat(ns)
+    if code != 0 or args.no_grade:
+        return code
+    # Grade the consultation with the rubric of the persona's scenario, as an assessor would see it.
+    from vpatient import transcript as tjson
+    from vpatient.embeddings import default_embedder
+    from vpatient.grading.grader import Grader
+    from vpatient.grading.report import html_report, text_summary, write_text
+    from vpatient.grading.rubric import load_rubric
+
+    rubric = load_rubric(persona.scenario)
+    t = tjson.load(out)
+    grade = Grader(rubric, default_embedder()).grade(t)
+    write_text(out.parent / "grade.json", json.dumps(grade.to_json(), indent=2) + "\n")
+    write_text(out.parent / "report.html", html_report(grade, t, rubric))
+    print("\n" + text_summary(grade))
+    print(f"\ntranscript, grade and report in {out.parent}/ (transcript.json, grade.json, report.html)")
+    return 0
