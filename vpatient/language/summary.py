@@ -15,31 +15,8 @@ from dataclasses import dataclass
 
 from vpatient.language.acts import sentences
 from vpatient.language.moves import clean, summary_marker_span
+from vpatient.language.words import content_stems
 
-_WORD = re.compile(r"[a-z][a-z']+|\d+")
-_STOP = frozenset(
-    re.findall(
-        r"\S+",
-        """
-    a about above after again against all also am an and any are aren't as at be because been before being
-    below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
-    during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here
-    here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself
-    let's me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves
-    out over own same shan't she she'd she'll she's should shouldn't so some such than that that's the their
-    theirs them themselves then there there's these they they'd they'll they're they've this those through
-    to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's
-    where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're
-    you've your yours yourself yourselves yeah yes okay ok um uh erm er mm hmm right well just like really
-    quite bit kind sort actually basically mentioned mention said say saying told tell telling recap
-    summarise summarize summary resummarize resummarise know think thought get got getting going gone go
-    thing things feel feeling felt time lot little much many also anything something everything nothing one
-    way sure good fine great doctor sir madam mister miss thank thanks please see seems seem sounds sound
-    looks look want wanted today now still ever since already even back make made let describe described
-    noticed notice been having
-    """,
-    )
-)
 _EXAM = re.compile(
     r"\b(?:examin\w*|on examination|i(?:'ve| have)? (?:looked|listened|checked|felt|had a look)|having "
     r"(?:looked|listened|"
@@ -69,14 +46,6 @@ _Q_OPEN = re.compile(
     r"any|anything|how|what|when|where|which|who|why)\b",
     re.I,
 )
-
-
-def _stem(word: str) -> str:
-    return word[:5]
-
-
-def content_stems(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and (len(w) >= 3 or w.isdigit())}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vpatient.embeddings import Embedder
-from vpatient.language import acts, jargon
+from vpatient.language import acts, jargon, moves
 from vpatient.language.words import content_words
 from vpatient.persona.affect import AffectState
 from vpatient.persona.matching import Matcher
@@ -42,23 +42,6 @@ _OPEN_GENERIC = re.compile(
 _FIRST_OPEN = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
     r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing))\b",
-    re.I,
-)
-_INVITE = re.compile(
-    r"\b(?:any (?:other |more |further )?questions|anything (?:else )?(?:you'?d|you would) like to (?:ask|know)|"
-    r"anything you want to ask|what questions)\b",
-    re.I,
-)
-_CHECK = re.compile(
-    r"\b(?:does (?:that|this|it all) make sense|is that (?:ok|okay|clear|all right|alright)|do you understand|"
-    r"(?:are|is) (?:you|that) (?:ok|okay|happy) with (?:that|this)|how does that sound|"
-    r"does that sound (?:ok|okay|all right))\b",
-    re.I,
-)
-_WARNING = re.compile(
-    r"\b(?:i'?m afraid|not (?:the news|what) (?:we|you) (?:were |had )?(?:hoped|wanted|expected)|"
-    r"(?:not|isn'?t) (?:good|great) news|(?:some )?(?:difficult|bad|serious|worrying|upsetting) news|"
-    r"more serious than|unfortunately|i'?m sorry to (?:say|tell)|brace yourself|something serious)\b",
     re.I,
 )
 
@@ -244,8 +227,9 @@ class ScriptedEngine:
             if cm.clause not in questions:
                 continue  # statements ("I've got your results here") disclose nothing; questions do
             hits = cm.matches
-            if _INVITE.search(cm.clause) or _CHECK.search(cm.clause):
-                parts.append(self._reply_to_check(bool(_INVITE.search(cm.clause))))
+            invited = moves.invites_questions(cm.clause)
+            if not hits and (invited or moves.checks_understanding(cm.clause)):
+                parts.append(self._reply_to_check(invited))
                 continue
             if _FIRST_OPEN.search(cm.clause) and not self.state.opened and self.state.turn < 6:
                 kind = "opening"
@@ -344,6 +328,8 @@ class ScriptedEngine:
             return ReplyPlan("small_talk", self._small("empathy", "Thank you, doctor."), acts=found_acts)
         if "greeting" in found_acts or "introduction" in found_acts:
             return ReplyPlan("small_talk", self._small("greeting", "Hello, doctor."), acts=found_acts)
+        if moves.summary_marker(text):
+            return ReplyPlan("small_talk", self._small("confirm", "Yes, that's right."), acts=[*found_acts, "summary"])
         if "thanks" in found_acts:
             return ReplyPlan("small_talk", self._small("thanks", "Thank you."), acts=found_acts)
         return ReplyPlan("small_talk", self._small("acknowledgement", "Okay."), acts=found_acts)
@@ -365,7 +351,7 @@ class ScriptedEngine:
                     "reaction", r.to_jargon, acts=[*found_acts, "news_delivered"], notes=["news given in jargon only"]
                 )
             return ReplyPlan("reaction", r.to_news, acts=[*found_acts, "news_delivered"])
-        if not self.state.news_delivered and not self.state.warned and _WARNING.search(text) and not is_q:
+        if not self.state.news_delivered and not self.state.warned and moves.warning_shot(text) and not is_q:
             self.state.warned = True
             self.affect.apply("warning_shot")
             if r.to_warning_shot:

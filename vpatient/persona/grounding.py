@@ -70,6 +70,7 @@ STOCK = [
     "Sorry, doctor?",
     "No, I think that's everything, thanks.",
     "Yes, I think so.",
+    "Yes, that's right.",
 ]
 
 
