@@ -165,10 +165,6 @@ class ScriptedEngine:
             mode=mode or self.mode,
         )
 
-    def eligible(self) -> list[Statement]:
-        """Statements whose tier the conversation has met (for prompts and the guard)."""
-        return [self._by_id[i] for i in self.state.told]
-
     # ----------------------------------------------------------------- internals
     def _small(self, key: str, default: str) -> str:
         return self.persona.small_talk.get(key, default)
