@@ -79,6 +79,9 @@ def fidelity(args: argparse.Namespace) -> int:
             f"({s['recalled']}/{s['required']}), leakage {s['leakage']}, contradictions {s['contradictions']}, "
             f"unsupported {s['unsupported']}"
         )
+        if s["engine"] != "scripted":
+            print(f"  replies: {s['reply_modes']} (rephrased {s['rephrased_rate']:.0%})")
+            print(f"  fallbacks: {s['fallback_reasons']}")
         for i, t in enumerate(r.turns):
             bad = t.missed or t.leaked or t.conflicts or t.unsupported
             if bad or args.verbose:
