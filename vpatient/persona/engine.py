@@ -111,6 +111,8 @@ class ScriptedEngine:
         self.state = ConversationState()
         self.affect = AffectState.from_persona(persona.affect)
         self._by_id = {s.id: s for s in persona.statements()}
+        own_words = [persona.opening_line, persona.presenting_complaint, *(s.says for s in persona.statements())]
+        self._own_terms = set(jargon.find_terms(" ".join(own_words)))
         self._volunteered = [s for s in persona.statements() if s.tier == Tier.volunteered]
         self._news_re = (
             re.compile(r"\b(?:" + "|".join(re.escape(t) for t in persona.bad_news.news_terms) + r")\b", re.I)
@@ -137,7 +139,7 @@ class ScriptedEngine:
             if reaction is not None:
                 return reaction
         if "jargon" in found_acts and self.persona.style.health_literacy == Level.low:
-            terms = jargon.unexplained(text)
+            terms = self._jargon(text)
             return ReplyPlan(
                 "clarify",
                 self.persona.unlisted.clarify,
@@ -182,7 +184,7 @@ class ScriptedEngine:
             found.append("closed_question")
         if acts.is_empathic(text):
             found.append("empathy")
-        if jargon.unexplained(text):
+        if self._jargon(text):
             found.append("jargon")
         if interrupted:
             found.append("interruption")
@@ -193,6 +195,10 @@ class ScriptedEngine:
         if acts.is_thanks(text):
             found.append("thanks")
         return found
+
+    def _jargon(self, text: str) -> list[str]:
+        """Unexplained medical terms, except those the patient uses in their own words ("my CT scan")."""
+        return [t for t in jargon.unexplained(text) if t not in self._own_terms]
 
     def _permitted(self, s: Statement) -> tuple[bool, str]:
         if s.tier == Tier.never:

@@ -82,7 +82,7 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
     "alcohol": [
         r"alcohol",
         r"drink(?:ing)? (?:at all|much|alcohol|regularly|a lot|socially)",
-        r"do you drink\W*$",
+        r"\bdrink(?:ing)?\W*$",
         r"how much (?:do|would) you drink",
         r"pints?",
         r"units",
