@@ -180,3 +180,20 @@ def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped
     [req] = seen
     assert [m.role for m in req.messages] == ["system", "user"]
     assert req.messages[1].content.endswith("WHAT YOU SAY: No allergies that I know of.\nYour reply:")
+
+
+def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(
+        chest_pain,
+        embedder,
+        lambda r: (
+            "I smoke about fifteen a day, since I was sixteen. "
+            "My neighbour's cat is called Bob and we went to Spain in May."
+        ),
+    )
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm"
+    assert r.text == "I smoke about fifteen a day, since I was sixteen."

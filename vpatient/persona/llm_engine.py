@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from vpatient.embeddings import Embedder
 from vpatient.errors import VPatientError
+from vpatient.language.acts import sentences
 from vpatient.persona.engine import Reply, ReplyPlan, ScriptedEngine
 from vpatient.persona.grounding import Grounding
 from vpatient.persona.guard import Guard, Verdict
@@ -117,7 +118,7 @@ class LLMEngine:
             raw, timings = await self._generate(utterance, plan)
         except (TimeoutError, VPatientError, OSError, RuntimeError) as exc:
             return self._fallback(utterance, plan, f"backend failed: {type(exc).__name__}: {exc}", raw=None)
-        reply_text = _clean(raw)
+        reply_text = self._trim(_clean(raw), [s.id for s in plan.statements])
         eligible = {s.id for s in plan.statements} | set(self.scripted.state.told)
         verdict = self.guard.check(reply_text, eligible=eligible, required=[s.id for s in plan.statements])
         if not verdict.ok:
@@ -165,6 +166,18 @@ class LLMEngine:
             "total_ms": round((time.perf_counter() - t0) * 1000, 1),
             "tokens": float(result.tokens),
         }
+
+    def _trim(self, text: str, required: list[str]) -> str:
+        """Stop where the answer is complete: small models ramble on after it (and invent as they go)."""
+        parts = sentences(text)
+        if len(parts) < 2:
+            return text
+        grounding = self.guard.grounding
+        for k in range(1, len(parts)):
+            prefix = " ".join(parts[:k])
+            if set(required) <= set(grounding.told(prefix)):
+                return prefix
+        return text
 
     def _fallback(
         self,
