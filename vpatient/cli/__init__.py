@@ -18,9 +18,12 @@ from . import (
     persona_cmd,
     rubric_cmd,
     sessions_cmd,
+    talk_cmd,
 )
 
-AREAS = [persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd, bench_cmd, grade_cmd, rubric_cmd]
+AREAS = [
+    persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd, bench_cmd, grade_cmd, rubric_cmd, talk_cmd
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

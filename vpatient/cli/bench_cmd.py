@@ -18,6 +18,53 @@ def register(sub: Any) -> None:
 
     register_bench_grader(actions)
     register_engine(actions)
+    register_latency(actions)
+    register_avatar(actions)
+
+
+def register_latency(actions: Any) -> None:
+    p = actions.add_parser(
+        "latency",
+        help="voice loop: voice-to-voice latency per stage, and recognition word error rate",
+        description="Plays synthesised learner questions (a flite voice, never the patient's) in real time "
+        "through the voice loop with the embedded defaults and prints p50/p95 of voice_to_voice_ms and of "
+        "each stage; then the word error rate on synthesised clinical utterances.",
+    )
+    p.add_argument("--questions", type=int, default=24, help="learner questions to play (default: %(default)s)")
+    p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: tiny.en)")
+    p.add_argument("--silence-ms", type=int, default=600, help="end-of-turn silence budget (default: %(default)s)")
+    p.add_argument("--skip-wer", action="store_true", help="latency only")
+    p.add_argument("--skip-latency", action="store_true", help="word error rate only")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_bench_latency)
+
+
+def _bench_latency(args: argparse.Namespace) -> int:
+    from vpatient.speech.bench import bench_latency, bench_wer
+
+    report: dict[str, Any] = {}
+    if not args.skip_latency:
+        report.update(bench_latency(args.questions, args.stt_model, silence_ms=args.silence_ms))
+    if not args.skip_wer:
+        report["recognition"] = bench_wer(args.stt_model)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for key in ("voice_to_voice_ms", "endpoint_ms", "stt_ms", "first_token_ms", "first_audio_ms"):
+        if key in report:
+            print(f"{key:18} p50 {report[key]['p50']:7.1f}  p95 {report[key]['p95']:7.1f}")
+    if "turns" in report:
+        print(
+            f"{report['turns']} turns; learner voice {report['learner_voice']}, "
+            f"patient voice {report['patient_voice']}"
+        )
+    if "recognition" in report:
+        r = report["recognition"]
+        print(
+            f"WER {r['wer_percent']}% on {r['utterances']} clinical utterances "
+            f"({r['wer_percent_with_vocabulary_hint']}% with the vocabulary hint); by voice {r['wer_percent_by_voice']}"
+        )
+    return 0
 
 
 def register_engine(actions: Any) -> None:
@@ -127,4 +174,42 @@ def bench_inference(args: argparse.Namespace) -> int:
                 f"{r['first_token_ms']['p95']:>6} {r['reply_ms']['p50']:>9} {r['reply_ms']['p95']:>6}"
             )
         print(f"{'':>8} {'speedup':>10} {row['speedup']:>7}")
+    return 0
+
+
+def register_avatar(actions: Any) -> None:
+    p = actions.add_parser(
+        "avatar",
+        help="desktop avatar frame rate (offscreen) while a scripted consultation runs",
+        description="Renders the desktop avatar offscreen while the scripted engine answers a persona's "
+        "question file in a thread (with a fake voice driving the lip-sync); prints frames per second. "
+        "Runs uncapped (capacity) and capped at --fps (what a window would show); goal 60.",
+    )
+    p.add_argument("--seconds", type=float, default=10.0, help="duration of each run (default: %(default)s)")
+    p.add_argument("--size", default="1280x720", metavar="WxH", help="frame size (default: %(default)s)")
+    p.add_argument("--fps", type=int, default=60, help="cap for the second run; 0 skips it (default: %(default)s)")
+    p.add_argument("--persona", default="chest_pain_exertional", help="persona id (default: %(default)s)")
+    p.add_argument("--window", action="store_true", help="draw in a real window instead of offscreen")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_bench_avatar)
+
+
+def _bench_avatar(args: argparse.Namespace) -> int:
+    from vpatient.avatar.bench import bench_avatar
+
+    w, _, h = args.size.partition("x")
+    size = (int(w), int(h))
+    runs = [bench_avatar(args.seconds, size, args.persona, 0, args.window)]
+    if args.fps:
+        runs.append(bench_avatar(args.seconds, size, args.persona, args.fps, args.window))
+    if args.json:
+        print(json.dumps(runs, indent=2))
+    else:
+        for r in runs:
+            cap = f"capped at {r['cap_fps']}" if r["cap_fps"] else "uncapped"
+            cap += " window" if args.window else ""
+            print(
+                f"avatar {r['size']} {cap:14} {r['fps']:7.1f} fps  p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
+                f"({r['frames']} frames, {r['replies']} replies in {r['seconds']:.0f} s)"
+            )
     return 0

