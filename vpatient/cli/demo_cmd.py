@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,36 @@ def register(sub: Any) -> None:
     p.add_argument("--out-dir", default="out/demo", metavar="DIR", help="where the transcript goes")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store")
     p.add_argument("--no-grade", action="store_true", help="skip grading the consultation")
+    p.add_argument("--text", action="store_true", help="a text consultation instead of a voice one (faster)")
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
     p.set_defaults(handler=demo)
+
+
+def _voice(args: argparse.Namespace, script: str) -> int:
+    """The script spoken by a synthetic learner voice, heard, answered and spoken by the patient."""
+    from vpatient.cli.talk_cmd import talk
+    from vpatient.errors import VPatientError
+
+    options = {
+        "input_wav": None,
+        "script": script,
+        "stt_model": None,
+        "voice": "auto",
+        "silence_ms": 600,
+        "threads": 2,
+        "fast": False,
+        "avatar": "none",
+    }
+    try:
+        return talk(argparse.Namespace(**{**vars(args), **options}))
+    except (VPatientError, ImportError) as exc:
+        from vpatient.cli.chat_cmd import chat
+
+        print(f"vpatient: the voice loop cannot run here ({exc}); running the consultation as text", file=sys.stderr)
+        out = str(Path(args.out_dir) / "transcript.json")
+        return chat(argparse.Namespace(**{**vars(args), "script": script, "out": out, "quiet": False}))
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -32,8 +59,10 @@ def demo(args: argparse.Namespace) -> int:
     persona = load_persona(args.persona)
     script = args.script or str(Path(args.persona).parent / "scripts" / f"{persona.id}.txt")
     out = Path(args.out_dir) / "transcript.json"
-    ns = argparse.Namespace(**{**vars(args), "script": script, "out": str(out), "quiet": False})
-    code = chat(ns)
+    if args.text:
+        code = chat(argparse.Namespace(**{**vars(args), "script": script, "out": str(out), "quiet": False}))
+    else:
+        code = _voice(args, script)
     if code != 0 or args.no_grade:
         return code
     # Grade the consultation with the rubric of the persona's scenario, as an assessor would see it.
@@ -49,5 +78,5 @@ def demo(args: argparse.Namespace) -> int:
     write_text(out.parent / "grade.json", json.dumps(grade.to_json(), indent=2) + "\n")
     write_text(out.parent / "report.html", html_report(grade, t, rubric))
     print("\n" + text_summary(grade))
-    print(f"\ntranscript, grade and report in {out.parent}/ (transcript.json, grade.json, report.html)")
+    print(f"\nin {out.parent}/: transcript.json, grade.json, report.html (and for voice: timings.json, audio)")
     return 0
