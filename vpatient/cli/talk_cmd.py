@@ -112,11 +112,17 @@ def talk(args: argparse.Namespace) -> int:
             avatar.handle(msg)
 
     avatar = _start_avatar(args.avatar, persona)
-    sink = None
+    sink: Any = None
     if live:
         from vpatient.speech.devices import DeviceSink
 
         sink = DeviceSink(rate=tts.sample_rate)
+    elif not args.fast:
+        # Files in real time: the patient's reply takes as long to "play" as it would aloud, so the next
+        # learner file starts after it, as a learner would, and the transcript times do not overlap.
+        from vpatient.speech.devices import SimulatedSpeaker
+
+        sink = SimulatedSpeaker()
     session = VoiceSession(
         consult,
         persona,

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import re
 
-_SENT_SPLIT = re.compile(r"(?<=[.?!])\s+|\s*\n+\s*")
+# Split after . ? ! but not after a title or common abbreviation ("Dr. Patel", "e.g. fever").
+_SENT_SPLIT = re.compile(
+    r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMrs\.)(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"
+    r"(?<=[.?!])\s+|\s*\n+\s*"
+)
 _AUX = (
     r"do|does|did|have|has|had|are|is|was|were|can|could|would|will|should|may|might|any|anything|"
     r"anyone|anybody|how|what|when|where|which|who|whom|whose|why"
@@ -78,9 +82,18 @@ def clauses(text: str) -> list[str]:
     return out
 
 
+# A question after a greeting or preamble, as speech recognition often writes it without "?":
+# "Hello, I'm Dr. Patel, what brings you in today."
+_Q_AFTER_COMMA = re.compile(
+    r",\s*(?:so\s+|and\s+)?(?:what|how|when|where|why|which|who|do you|does it|did you|have you|has it|are you|"
+    r"is there|is it|can you|could you|would you|any)\b[^,]*$",
+    re.I,
+)
+
+
 def is_question(clause: str) -> bool:
     c = clause.strip()
-    return c.endswith("?") or bool(_Q_START.match(c))
+    return c.endswith("?") or bool(_Q_START.match(c)) or bool(_Q_AFTER_COMMA.search(c))
 
 
 def is_open_question(clause: str) -> bool:
