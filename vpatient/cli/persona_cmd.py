@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
-
-from vpatient.errors import FileProblemError
 
 
 def register(sub: Any) -> None:
@@ -23,19 +20,10 @@ def register(sub: Any) -> None:
 
 
 def validate(args: argparse.Namespace) -> int:
+    from vpatient.cli.validation import validate_files
     from vpatient.persona.loader import load_persona
 
-    failed = 0
-    for path in args.files:
-        try:
-            persona = load_persona(path)
-        except FileProblemError as exc:
-            failed += 1
-            for problem in exc.problems:
-                print(problem)
-        else:
-            print(f"{path}: ok ({persona.id}, {len(persona.statements())} statements)", file=sys.stderr)
-    return 1 if failed else 0
+    return validate_files(args.files, load_persona, lambda p: f"{p.id}, {len(p.statements())} statements")
 
 
 def show(args: argparse.Namespace) -> int:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
-
-from vpatient.errors import FileProblemError
 
 
 def register(sub: Any) -> None:
@@ -25,19 +22,10 @@ def register(sub: Any) -> None:
 
 
 def validate(args: argparse.Namespace) -> int:
+    from vpatient.cli.validation import validate_files
     from vpatient.grading.rubric import load_rubric_file
 
-    failed = 0
-    for path in args.files:
-        try:
-            rubric = load_rubric_file(path)
-        except FileProblemError as exc:
-            failed += 1
-            for problem in exc.problems:
-                print(problem)
-        else:
-            print(f"{path}: ok ({rubric.id}, {len(rubric.items())} items)", file=sys.stderr)
-    return 1 if failed else 0
+    return validate_files(args.files, load_rubric_file, lambda r: f"{r.id}, {len(r.items())} items")
 
 
 def show(args: argparse.Namespace) -> int:
