@@ -62,7 +62,12 @@ class _LoopThread:
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()  # never let a late reply be committed after the fallback
+            raise
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -105,7 +110,9 @@ class LLMEngine:
         if self._loop is None:
             self._loop = _LoopThread()
         try:
-            return self._loop.run(self.arespond(utterance, interrupted=interrupted), self.timeout_s + 5)
+            # The first call also loads the model (up to 4 x timeout_s); later ones only generate.
+            budget = self.timeout_s * (1 if self._started else 5) + 5
+            return self._loop.run(self.arespond(utterance, interrupted=interrupted), budget)
         except FutureTimeout:
             plan = self.scripted.plan(utterance, interrupted=interrupted)
             return self._fallback(utterance, plan, "the LLM did not answer in time", raw=None)
