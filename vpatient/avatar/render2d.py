@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 from vpatient.avatar.appearance import RGB, Appearance
@@ -40,6 +41,22 @@ def _mix(a: RGB, b: RGB, k: float) -> RGB:
 
 def _shade(c: RGB, k: float) -> RGB:
     return _mix(c, (0, 0, 0), k) if k >= 0 else _mix(c, (255, 255, 255), -k)
+
+
+def wrap_words(text: str, width_of: Callable[[str], int], max_width: float) -> list[str]:
+    """Greedy word wrap: lines no wider than `max_width` as measured by `width_of` (a font's size)."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        trial = f"{cur} {word}".strip()
+        if width_of(trial) > max_width and cur:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = trial
+    if cur:
+        lines.append(cur)
+    return lines
 
 
 class Renderer:
@@ -507,17 +524,8 @@ class Renderer:
 
     def _render_subtitle(self, text: str) -> Any:
         pg, (w, _h) = self.pg, self.size
-        words, lines, cur = text.split(), [], ""
-        for word in words:
-            trial = f"{cur} {word}".strip()
-            if self._font.size(trial)[0] > w * 0.7 and cur:
-                lines.append(cur)
-                cur = word
-            else:
-                cur = trial
-        if cur:
-            lines.append(cur)
-        lines = lines[-2:]  # at most two lines: the end of a long reply
+        # at most two lines: the end of a long reply
+        lines = wrap_words(text, lambda t: int(self._font.size(t)[0]), w * 0.7)[-2:]
         rendered = [self._font.render(line, True, (255, 255, 255)) for line in lines]
         lh = self._font.get_linesize()
         bw = max(r.get_width() for r in rendered) + lh

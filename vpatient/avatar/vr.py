@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vpatient.avatar.frontends import FrontEnd
-from vpatient.avatar.render2d import CUE_COLOURS, Renderer, import_pygame
+from vpatient.avatar.render2d import CUE_COLOURS, Renderer, import_pygame, wrap_words
 from vpatient.avatar.state import AvatarState
 
 # Scene layout in the LOCAL reference space (metres; the learner's head at the origin when the session
@@ -312,16 +312,7 @@ def panel_surface(pg: Any, font: Any, mode: str, subtitle: str) -> Any:
     surf.fill((20, 24, 30, 200 if subtitle else 140))
     pg.draw.circle(surf, CUE_COLOURS.get(mode, CUE_COLOURS["idle"]), (18, 18), 10)
     surf.blit(font.render(mode.capitalize(), True, (230, 230, 230)), (36, 6))
-    words, lines, cur = subtitle.split(), [], ""
-    for word in words:
-        trial = f"{cur} {word}".strip()
-        if font.size(trial)[0] > w - 16 and cur:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = trial
-    if cur:
-        lines.append(cur)
+    lines = wrap_words(subtitle, lambda t: int(font.size(t)[0]), w - 16)
     for i, line in enumerate(lines[-2:]):
         surf.blit(font.render(line, True, (255, 255, 255)), (8, 36 + i * 28))
     return surf

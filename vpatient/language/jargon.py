@@ -209,17 +209,8 @@ def find_terms(text: str) -> list[str]:
 
 def explained(text: str, term: str) -> bool:
     """Whether `term` is explained in `text`: an explanation marker close to the term, or its plain word."""
-    low = text.lower()
-    pos = low.find(term.lower())
-    if pos < 0:
-        return False
-    window = low[max(0, pos - 80) : pos + len(term) + 120]
-    if _EXPLAIN.search(window):
-        return True
-    for pattern, plain in JARGON.items():
-        if re.fullmatch(pattern, term.lower()):
-            return plain.lower() in window
-    return False
+    pos = text.lower().find(term.lower())
+    return pos >= 0 and explained_at(text, term, pos)
 
 
 def unexplained(text: str) -> list[str]:
