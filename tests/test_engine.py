@@ -19,7 +19,8 @@ def engine(embedder):  # type: ignore[no-untyped-def]
 
 def test_opening_question_gives_opening_line_and_first_volunteered_fact(engine) -> None:  # type: ignore[no-untyped-def]
     r = engine.respond("Hello, I'm Dr Jones, one of the doctors. How can I help today?")
-    assert r.text.startswith("I've come for my scan results.")
+    assert r.text.startswith("Hello, doctor.")  # the greeting is returned first
+    assert "I've come for my scan results." in r.text
     assert r.disclosed == ["cough_onset"]
     assert r.kind == "opening"
 
@@ -76,7 +77,8 @@ def test_required_statement_comes_first(engine) -> None:  # type: ignore[no-unty
 def test_repeated_questions_get_the_same_answer(engine) -> None:  # type: ignore[no-untyped-def]
     first = engine.respond("Do you smoke?").text
     engine.respond("Have you had a temperature?")
-    assert engine.respond("Do you smoke?").text == first
+    again = engine.respond("Do you smoke?").text
+    assert again.startswith("As I said,") and again.lower().endswith(first.lower())  # short, and the same fact
     unknown = engine.respond("What is your favourite film?").text
     assert engine.respond("What is your favourite film?").text == unknown
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         from vpatient.avatar.synth import speechlike
 
         desktop = DesktopFrontEnd(persona, offscreen=True)
-        text = persona.small_talk.get("greeting", "Hello, doctor.")
+        text = persona.small_talk.greeting
         desktop.driver.on_reply_audio(speechlike(text), 16000, text, start=0.0)
         import_pygame().image.save(desktop.render_at(0.3), args.screenshot)
         print(args.screenshot)

@@ -27,6 +27,19 @@ def register(sub: Any) -> None:
     f.set_defaults(both=False)
     f.add_argument("--both", action="store_true", help="run the scripted and the LLM engine, side by side")
     f.set_defaults(handler=fidelity)
+    c = esub.add_parser(
+        "conversation", help="whole consultations, each reply judged from its text (acceptable, recall, early, ...)"
+    )
+    c.add_argument(
+        "--dir", default="eval/conversations", metavar="DIR", help="folder with dev/ and heldout/ conversation files"
+    )
+    c.add_argument("--split", choices=["dev", "heldout", "both"], default="both", help="which split to run")
+    c.add_argument("--personas", default="personas", metavar="DIR", help="folder of the persona files")
+    c.add_argument("--only", metavar="PERSONA_ID", help="run only this persona's conversations")
+    c.add_argument("--json", action="store_true", help="print JSON (every line included)")
+    c.add_argument("--failures", action="store_true", help="print every unacceptable reply and why")
+    add_engine_options(c)
+    c.set_defaults(handler=conversation)
     from vpatient.cli.eval_grader_cmd import register_grader
 
     register_grader(esub)
@@ -98,5 +111,67 @@ def fidelity(args: argparse.Namespace) -> int:
         print(
             f"TOTAL: {total['utterances']} utterances, recall {total['recall']:.1%}, leakage {total['leakage']}, "
             f"contradictions {total['contradictions']}, unsupported {total['unsupported']}"
+        )
+    return 0
+
+
+def conversation(args: argparse.Namespace) -> int:
+    from vpatient.cli.chat_cmd import engine_from_args
+    from vpatient.embeddings import default_embedder
+    from vpatient.errors import VPatientError
+    from vpatient.persona.conversation_eval import Judge, load_conversation, run_conversation, summarise
+    from vpatient.persona.grounding import Grounding
+    from vpatient.persona.loader import load_persona
+
+    embedder = default_embedder()
+    splits = ["dev", "heldout"] if args.split == "both" else [args.split]
+    report: dict[str, Any] = {}
+    personas: dict[str, Any] = {}
+    for split in splits:
+        files = sorted((Path(args.dir) / split).glob("*.yaml"))
+        if not files:
+            print(f"{split}: no conversation files in {Path(args.dir) / split}")
+            continue
+        results = []
+        for path in files:
+            try:
+                conv = load_conversation(path)
+            except VPatientError as exc:
+                print(f"{path}: skipped: {exc}")
+                continue
+            if args.only and conv.persona != args.only:
+                continue
+            if conv.persona not in personas:
+                persona = load_persona(Path(args.personas) / f"{conv.persona}.yaml")
+                personas[conv.persona] = (persona, Judge(persona, Grounding(persona, embedder)))
+            persona, judge = personas[conv.persona]
+            engine = engine_from_args(args, persona, embedder, session_id=f"eval-{path.stem}")
+            try:
+                result = run_conversation(conv, engine, judge, file=str(path))
+            finally:
+                if hasattr(engine, "close"):
+                    engine.close()
+            results.append(result)
+            if not args.json:
+                print(
+                    f"{split} {path.name}: {result.acceptable}/{len(result.lines)} acceptable, recall "
+                    f"{result.recall_told}/{result.recall_expected}, early {result.early}, "
+                    f"contradictions {result.contradictions}"
+                )
+                if args.failures:
+                    for i, line in enumerate(result.lines):
+                        if not line.ok:
+                            print(f"  [{i}] {line.say}\n      -> {line.reply}\n      {'; '.join(line.problems)}")
+        report[split] = {"summary": summarise(results), "conversations": [r.to_json() for r in results]}
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    for split, data in report.items():
+        s = data["summary"]
+        print(
+            f"{split.upper()} [{args.engine}]: {s['conversations']} consultations, {s['lines']} lines: acceptable "
+            f"{s['acceptable_rate']:.1%}, fact recall {s['fact_recall']:.1%}, early disclosures "
+            f"{s['early_disclosures']}, contradictions {s['contradictions']}, own words {s['own_words_rate']:.0%}, "
+            f"{s['seconds_per_reply'] * 1000:.0f} ms per reply"
         )
     return 0

@@ -1,4 +1,4 @@
-"""`vpatient persona validate|show|schema`."""
+"""`vpatient persona validate|show|schema|try|new`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ def register(sub: Any) -> None:
     s.set_defaults(handler=show)
     r = psub.add_parser("schema", help="print the field reference for persona files")
     r.set_defaults(handler=schema)
+    from vpatient.cli.persona_tools import register_tools
+
+    register_tools(psub)
 
 
 def validate(args: argparse.Namespace) -> int:

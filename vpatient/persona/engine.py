@@ -1,10 +1,18 @@
 """The grounded persona engine, scripted mode.
 
-Each learner utterance is split into clauses; each clause is mapped to persona statements
-(matching.py); disclosure rules decide what may be told now; the reply is built from the persona's
-own words. No LLM is involved, so nothing is ever invented: questions about things the persona does
-not mention get its pertinent-negative or "I don't know" answers. The same `plan()` feeds the LLM
-mode, which may only rephrase the eligible statements.
+Each learner turn is read for its moves (learner_moves.py: greeting, permission, question, follow-up,
+summary, explanation, plan, closing...). Questions are mapped to persona statements (matching.py) or
+answered from what the patient has already said (memory.py); disclosure rules decide what may be told now;
+the reply is built from the persona's own words and its `small_talk` lines. No LLM is involved, so nothing
+is ever invented: questions about things the persona does not mention get its pertinent-negative or
+"I don't know" answers. The same `plan()` feeds the LLM mode, which may only rephrase the eligible
+statements.
+
+Disclosure rule for the rapport tier (and `culture.reluctant_to_say`): told only once the learner has
+earned it, that is at least one earning move (empathy or acknowledgement of feelings, an invitation to
+talk; two with low cooperativeness) AND rapport at or above `affect.rapport_needed`, with anger below 0.5.
+Plain questions never raise rapport. Until then the statement's cover story is given, and a cover story
+is never said once the truth is told.
 """
 
 from __future__ import annotations
@@ -14,16 +22,28 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vpatient.embeddings import Embedder
-from vpatient.language import acts, jargon, moves
+from vpatient.language import jargon, moves
+from vpatient.language.acts import sentences
 from vpatient.language.words import content_words
+from vpatient.persona import stock
 from vpatient.persona.affect import AffectState
-from vpatient.persona.matching import Matcher
+from vpatient.persona.learner_moves import EARNING, Clause, Move, TurnReading, read_turn
+from vpatient.persona.matching import ClauseMatch, Matcher
+from vpatient.persona.memory import ConversationState, Memory
 from vpatient.persona.schema import Level, Persona, Statement, Tier
 
-Kind = Literal["answer", "opening", "volunteer", "unlisted", "clarify", "small_talk", "reaction", "deflect"]
+Kind = Literal[
+    "answer", "opening", "volunteer", "unlisted", "clarify", "small_talk", "reaction", "deflect", "repeat", "social"
+]
 
 MAX_STATEMENTS = {Level.low: 2, Level.medium: 4, Level.high: 5}
 """How many statements one reply may tell, by talkativeness."""
+JARGON_TOLERANCE = {Level.low: 1, Level.medium: 2, Level.high: 4}
+"""How many unexplained medical terms in one turn make the patient ask what they mean, by health literacy."""
+OPEN_VOLUNTEERS = {Level.low: 1, Level.medium: 2, Level.high: 3}
+"""How many volunteered statements an open invitation brings out, by talkativeness."""
+
+__all__ = ["ConversationState", "Reply", "ReplyPlan", "ScriptedEngine"]
 
 _YES_NO_SYMPTOM = re.compile(
     r"^(?:(?:so|and|okay|ok|right|um|now|also)[,\s]+)*(?:do you (?:have|get|ever|feel|suffer|notice)|"
@@ -41,9 +61,50 @@ _OPEN_GENERIC = re.compile(
 )
 _FIRST_OPEN = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
-    r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing))\b",
+    r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing)|"
+    r"how (?:are|have) you been|what(?:'s| is| are) (?:the |your )?(?:main )?(?:problem|issue|concern)|"
+    r"tell me (?:about )?what'?s (?:been )?(?:going on|happening)|what would you like to (?:talk|discuss))\b",
     re.I,
 )
+_AGE_Q = re.compile(r"\b(?:how old are you|what(?:'s| is) your age|your age)\b", re.I)
+_DOB_Q = re.compile(r"\b(?:date of birth|\bdob\b|when were you born|birthday)\b", re.I)
+_NAME_Q = re.compile(r"\b(?:your (?:full )?name|who (?:am i|i'?m) (?:speaking|talking) (?:to|with))\b", re.I)
+_CALL_Q = re.compile(
+    r"\b(?:call you|address you|refer to you|like to be called|prefer to be called|preferred name)\b", re.I
+)
+_PRONOUN_Q = re.compile(r"\bpronouns?\b", re.I)
+_JOB_Q = re.compile(r"\b(?:what do you do|your (?:job|work)|for a living|occupation)\b", re.I)
+_INTERPRETER_OFFER = re.compile(r"\b(?:interpreter|translator|translat\w+)\b", re.I)
+_PERCEPTION = re.compile(
+    r"\b(?:what (?:do|did) you (?:already )?(?:know|understand|think)|what(?:'s| is) your understanding|"
+    r"what have you been told|what (?:has|have) (?:anyone|the doctors?|they|\w+) (?:told|said)|what were you "
+    r"told|do you know why|why (?:do you think )?you (?:had|came for|were sent for)|(?:understand|know) (?:so far|"
+    r"about (?:why|the (?:scan|test|results?|biopsy|x-?ray))))\b",
+    re.I,
+)
+_INVASIVE = re.compile(
+    r"\b(?:surgery|operation|operate|biopsy|camera|bronchoscop\w*|endoscop\w*|chemo\w*|radiotherapy|admit\w*|"
+    r"procedure|injections?|insulin|antidepressants?|tablets? for (?:your )?mood)\b",
+    re.I,
+)
+_BELIEF_WORDS = re.compile(
+    r"\b(?:faith|belie\w+|religio\w*|culture|cultural|traditions?|practices?|prayers?|fast(?:ing)?|important to "
+    r"you|matters to you|values)\b",
+    re.I,
+)
+_FILLERS = ("Um, ", "Well, ", "Erm, ")
+
+
+def _defined_here(text: str, term: str) -> bool:
+    """'A PET-CT is another scan that...', 'the MDT is a meeting where...': the term is explained in place."""
+    return bool(
+        re.search(
+            rf"\b{re.escape(term)}\b[^.?!]{{0,12}}?\b(?:is|are|means|stands for)\b (?:a|an|another|the|when|where|"
+            rf"just|basically|like|some)\b",
+            text,
+            re.I,
+        )
+    )
 
 
 @dataclass
@@ -88,16 +149,31 @@ class Reply:
 
 
 @dataclass
-class ConversationState:
-    told: dict[str, int] = field(default_factory=dict)
-    """Statement id -> learner turn at which it was first told."""
-    turn: int = 0
-    opened: bool = False
-    news_delivered: bool = False
-    warned: bool = False
-    later_questions_asked: int = 0
-    history: list[tuple[str, str]] = field(default_factory=list)
-    """(learner utterance, patient reply) pairs."""
+class _Draft:
+    """A reply being assembled: parts in order, statements told, why."""
+
+    kind: Kind = "social"
+    parts: list[str] = field(default_factory=list)
+    told: list[Statement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    covers: dict[str, str] = field(default_factory=dict)
+    """Statement id -> cover story given in this reply."""
+
+    def say(self, text: str, kind: Kind | None = None) -> None:
+        if text and text not in self.parts:
+            self.parts.append(text)
+        if kind and self.kind in ("social", "small_talk"):
+            self.kind = kind
+
+    def tell(self, s: Statement, text: str | None = None) -> None:
+        if s not in self.told:
+            self.told.append(s)
+        self.say(text or s.says)
+        if s.topic not in self.topics:
+            self.topics.append(s.topic)
+        if self.kind in ("social", "small_talk", "unlisted", "deflect"):
+            self.kind = "answer"
 
 
 class ScriptedEngine:
@@ -108,14 +184,19 @@ class ScriptedEngine:
     def __init__(self, persona: Persona, embedder: Embedder):
         self.persona = persona
         self.matcher = Matcher(persona, embedder)
+        self.memory = Memory(persona)
         self.state = ConversationState()
         self.affect = AffectState.from_persona(persona.affect)
         self._by_id = {s.id: s for s in persona.statements()}
         own_words = [persona.opening_line, persona.presenting_complaint, *(s.says for s in persona.statements())]
         self._own_terms = set(jargon.find_terms(" ".join(own_words)))
+        self._own_acronyms = {w for w, _ in jargon.acronyms(" ".join(own_words))}
         self._volunteered = [s for s in persona.statements() if s.tier == Tier.volunteered]
+        self._reluctant = set(persona.culture.reluctant_to_say)
         self._news_re = (
-            re.compile(r"\b(?:" + "|".join(re.escape(t) for t in persona.bad_news.news_terms) + r")\b", re.I)
+            re.compile(
+                r"\b(?:" + "|".join(re.escape(t) for t in persona.bad_news.news_terms if t.strip()) + r")\b", re.I
+            )
             if persona.bad_news
             else None
         )
@@ -125,34 +206,61 @@ class ScriptedEngine:
         plan = self.plan(utterance, interrupted=interrupted)
         return self.commit(utterance, plan, plan.text)
 
+    def read(self, utterance: str) -> TurnReading:
+        """The learner moves of an utterance, as this engine reads them."""
+        return read_turn(utterance, news_context=self.persona.bad_news is not None)
+
     def plan(self, utterance: str, *, interrupted: bool = False) -> ReplyPlan:
-        """Decide what may be said. Affect and the bad-news state move here; commit() records what was told."""
-        text = utterance.strip()
-        found_acts = self._acts(text, interrupted)
-        for move in ("introduction", "open_question", "empathy", "jargon", "interruption", "dismissive"):
-            if move in found_acts:
-                self.affect.apply(move)
-        if not text:
-            return ReplyPlan("small_talk", self._small("silence", "Sorry, doctor?"), acts=found_acts)
-        if self.persona.bad_news is not None:
-            reaction = self._bad_news(text, found_acts)
+        """Decide what may be said. Affect and the conversation state move here; commit() records what was told."""
+        reading = self.read(utterance)
+        found = sorted(m.value for m in reading.moves)
+        terms = [t for t in self._jargon(reading.text) if t not in self.state.explained_terms]
+        self.state.explained_terms |= self.state.pending_terms  # the learner had the turn to explain them
+        self.state.pending_terms = set()
+        if terms:
+            found.append("jargon")
+        if interrupted:
+            found.append("interruption")
+        self._shift_affect(reading, terms, interrupted)
+        d = _Draft()
+        if reading.unintelligible or (Move.noise in reading.moves and not reading.clauses):
+            if reading.unintelligible:
+                d.say(self.persona.small_talk.pardon, "small_talk")
+            else:
+                d.say(self._short_ack(), "small_talk")
+            return self._finish(d, found)
+        greeted_now = reading.has(Move.greeting, Move.introduction) and not self.state.greeted
+        if greeted_now:
+            self.state.greeted = True
+            d.say(self.persona.small_talk.greeting, "small_talk")
+        needs = JARGON_TOLERANCE[self.persona.style.health_literacy]
+        asks_meaning = len(terms) >= needs and not reading.has(Move.closing)
+        if self.persona.bad_news is not None and not (asks_meaning and self.state.news_delivered):
+            reaction = self._bad_news(reading, found, terms)
             if reaction is not None:
+                if greeted_now:
+                    reaction.text = f"{self.persona.small_talk.greeting} {reaction.text}"
                 return reaction
-        if "jargon" in found_acts and self.persona.style.health_literacy == Level.low:
-            terms = self._jargon(text)
-            return ReplyPlan(
-                "clarify",
-                self.persona.unlisted.clarify,
-                acts=found_acts,
-                notes=[f"unexplained jargon: {', '.join(terms)}"],
-            )
-        return self._answer(text, found_acts)
+        if asks_meaning:
+            self.state.pending_terms = set(terms)
+            d.say(self.persona.unlisted.clarify, "clarify")
+            d.notes.append(f"unexplained jargon: {', '.join(terms)}")
+            return self._finish(d, found)
+        if Move.dismissal in reading.moves and not self.state.hurt_said and not reading.has(Move.closing):
+            self.state.hurt_said = True
+            d.say(self._hurt(), "reaction")
+        self._clauses(reading, d)
+        self._closing(reading, d)
+        if not d.parts:
+            self._social(reading, d)
+        return self._finish(d, found)
 
     def commit(self, utterance: str, plan: ReplyPlan, spoken: str, *, mode: str | None = None) -> Reply:
         """Record the reply actually given (scripted or rephrased) and return it with its metadata."""
         self.state.turn += 1
         for s in plan.statements:
             self.state.told.setdefault(s.id, self.state.turn)
+        self.state.last_told = [s.id for s in plan.statements]
         if plan.kind == "opening":
             self.state.opened = True
         self.state.history.append((utterance, spoken))
@@ -167,38 +275,257 @@ class ScriptedEngine:
             mode=mode or self.mode,
         )
 
-    # ----------------------------------------------------------------- internals
-    def _small(self, key: str, default: str) -> str:
-        return self.persona.small_talk.get(key, default)
+    def earned(self) -> bool:
+        """Whether rapport-tier statements may be told now (see the module docstring)."""
+        needed_moves = 2 if self.persona.style.cooperativeness == Level.low else 1
+        needed = self.persona.affect.rapport_needed
+        if self.persona.style.cooperativeness == Level.low:
+            needed = min(1.0, needed + 0.1)
+        return self.state.earned >= needed_moves and self.affect.rapport >= needed and self.affect.anger < 0.5
 
-    def _acts(self, text: str, interrupted: bool) -> list[str]:
-        found: list[str] = []
-        if acts.is_greeting(text):
-            found.append("greeting")
-        if acts.is_introduction(text):
-            found.append("introduction")
-        cl = acts.clauses(text)
-        if any(acts.is_open_question(c) for c in cl):
-            found.append("open_question")
-        elif any(acts.is_question(c) for c in cl):
-            found.append("closed_question")
-        if acts.is_empathic(text):
-            found.append("empathy")
-        if self._jargon(text):
-            found.append("jargon")
+    # ----------------------------------------------------------------- affect
+    def _shift_affect(self, reading: TurnReading, terms: list[str], interrupted: bool) -> None:
+        if reading.has(Move.introduction) and not self.state.greeted:
+            self.affect.apply("introduction")
+        earning = reading.moves & EARNING
+        if earning:
+            self.state.earned += 1
+            if self.state.news_delivered:
+                self.state.soothed_after_news = True
+        if Move.empathy in reading.moves:
+            self.affect.apply("empathy")
+        elif Move.invitation_to_talk in reading.moves:
+            self.affect.apply("invitation_to_talk")
+        if Move.explanation in reading.moves and not terms:
+            self.affect.apply("plain_explanation")
+        if Move.reassurance in reading.moves:
+            self.affect.apply("reassurance")
+        if Move.language in reading.moves and _INTERPRETER_OFFER.search(reading.text):
+            self.affect.apply("interpreter")
+        if moves.is_respectful(reading.text):
+            self.affect.apply("respect")
+            if _BELIEF_WORDS.search(reading.text):
+                self.state.earned += 1  # acknowledging a belief respectfully earns trust; a plain "thanks" does not
+        if terms:
+            self.affect.apply("jargon")
         if interrupted:
-            found.append("interruption")
-        if acts.is_dismissive(text):
-            found.append("dismissive")
-        if acts.is_closing(text):
-            found.append("closing")
-        if acts.is_thanks(text):
-            found.append("thanks")
-        return found
+            self.affect.apply("interruption")
+        if Move.dismissal in reading.moves or moves.dismisses_belief(reading.text):
+            self.affect.apply("dismissive")
+        if Move.plan in reading.moves and self.state.news_delivered:
+            self.state.soothed_after_news = True
 
-    def _jargon(self, text: str) -> list[str]:
-        """Unexplained medical terms, except those the patient uses in their own words ("my CT scan")."""
-        return [t for t in jargon.unexplained(text) if t not in self._own_terms]
+    def _hurt(self) -> str:
+        if self.persona.small_talk.hurt:
+            return self.persona.small_talk.hurt
+        return stock.HURT_ANGRY if self.affect.anger >= 0.4 else stock.HURT
+
+    # ----------------------------------------------------------------- assembling
+    def _finish(self, d: _Draft, found: list[str]) -> ReplyPlan:
+        told_ids = {s.id for s in d.told} | set(self.state.told)
+        # A cover story is never said with, or after, the truth it covers.
+        for sid, cover in d.covers.items():
+            if sid in told_ids and cover in d.parts:
+                d.parts.remove(cover)
+        parts = [self._styled(p, d) for p in d.parts]
+        text = " ".join(p for p in parts if p).strip()
+        if self.persona.style.filler_words and d.kind in ("answer", "volunteer", "repeat") and self.state.turn % 3 == 1:
+            text = _FILLERS[(self.state.turn // 3) % len(_FILLERS)] + text[:1].lower() + text[1:]
+        kind: Kind = "small_talk" if d.kind == "social" else d.kind
+        return ReplyPlan(kind, text, d.told, found, d.notes, d.topics)
+
+    def _styled(self, part: str, d: _Draft) -> str:
+        """Recall and fluency shape the wording of statements (never their content)."""
+        told = next((s for s in d.told if s.says == part), None)
+        if told is None:
+            return part
+        if self.persona.culture.consultation_language_fluency == Level.low:
+            part = sentences(part)[0]
+        if self.persona.style.recall == Level.low and re.search(r"\d|\b(?:weeks?|months?|years?|days?)\b", part):
+            part = "I think " + part[:1].lower() + part[1:] if not part.startswith("I ") else "I think " + part
+        return part
+
+    def _short_ack(self) -> str:
+        ack = self.persona.small_talk.acknowledgement
+        return sentences(ack)[0] if ack else "Mm."
+
+    # ----------------------------------------------------------------- per clause
+    def _clauses(self, reading: TurnReading, d: _Draft) -> None:
+        unmatched: list[tuple[str, float]] = []
+        limit = MAX_STATEMENTS[self.persona.style.talkativeness]
+        before = self.state.history[-1][0] if self.state.history else None
+        texts = [c.text for c in reading.clauses]
+        matches = dict(zip(texts, self.matcher.match(texts, before), strict=True)) if texts else {}
+        prev: Clause | None = None
+        for c in reading.clauses:
+            ms = c.moves
+            cm = matches[c.text]
+            fact_hit = any(m.by == "keyword" or m.score >= self.matcher.ASK for m in cm.matches)
+            if Move.identity in ms:
+                self._identity(c.text, d)
+            if Move.permission in ms and not c.asks:
+                d.say(self.persona.small_talk.agree, "small_talk")
+            if Move.language in ms and fact_hit:
+                self._question(c.text, d, limit, cm)  # the persona's own words about its language
+            elif Move.language in ms:
+                self._language(c.text, d)
+            if Move.small_talk in ms and not c.asks:
+                if fact_hit and (self.state.opened or self.state.turn > 1):
+                    self._question(c.text, d, limit, cm)
+                else:
+                    self._small_talk(c.text, d)
+            if Move.clarification in ms:
+                self._repeat_last(d)
+            if Move.summary in ms:
+                self._summary(reading.text, d)
+            if Move.invite_questions in ms or Move.check_understanding in ms:
+                self._reply_to_check(Move.invite_questions in ms, d)
+            after = {Move.plan, Move.explanation, Move.safety_net, Move.summary}
+            if Move.tag in ms and ((prev is not None and prev.moves & after) or reading.has(Move.summary)):
+                pass  # answered with what it tags
+            elif Move.tag in ms:
+                d.say(self.persona.small_talk.understood, "small_talk")
+            if Move.plan in ms and not c.asks and fact_hit and re.search(r"\?\s*$", c.text):
+                self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
+                c.moves.discard(Move.plan)
+            if c.asks:
+                best = self._question(c.text, d, limit, cm)
+                if best is not None:
+                    unmatched.append(best)
+            prev = c
+        if reading.has(Move.explanation) and not reading.questions and not reading.has(Move.summary, Move.plan):
+            self._explained(reading, d)
+        if any(Move.plan in c.moves for c in reading.clauses) and not reading.has(Move.closing):
+            self._plan(reading, d)
+        if reading.has(Move.safety_net) and not reading.has(Move.closing):
+            d.say(self.persona.small_talk.safety_net, "small_talk")
+        for clause, score in unmatched:
+            if d.told and score < self.matcher.ASK:
+                d.notes.append(f"unclear, not asked back (answered the rest): {clause!r}")
+                continue
+            d.say(self._unlisted(clause, score), "unlisted")
+            d.notes.append(f"unlisted: {clause!r}")
+
+    def _question(self, clause: str, d: _Draft, limit: int, cm: ClauseMatch) -> tuple[str, float] | None:
+        """Answer one question clause; returns (clause, closeness) when nothing in the persona answers it."""
+        strong_hit = any(m.by == "keyword" or m.score >= self.matcher.ASK for m in cm.matches)
+        if _FIRST_OPEN.search(clause) and not self.state.opened and self.state.turn < 8 and not strong_hit:
+            self._opening(d)
+            return None
+        if self.persona.bad_news and not self.state.news_delivered and _PERCEPTION.search(clause):
+            understanding = self.persona.bad_news.understanding
+            if understanding:
+                d.say(understanding, "answer")
+                return None
+        hits = cm.matches
+        fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
+        strong = [m for m in hits if m.by == "keyword" or m.score >= self.matcher.SPECIFIC]
+        said = " ".join(patient for _, patient in self.state.history)
+        entity = self.memory.about_entity(clause, self.state.told, said, lambda s: self._permitted(s)[0])
+        if entity is not None and not fresh:
+            s, sentence = entity
+            d.tell(s, sentence)
+            d.notes.append(f"about what the patient said: {s.id}")
+            return None
+        follow = self.memory.follow_up(clause, self.state.last_told)
+        weak = not fresh or (max(m.score for m in fresh) < self.matcher.ASK and not strong)
+        if follow is not None and (weak or self.memory.person_referent(clause, self.state.last_told)):
+            s, sentence = follow
+            d.tell(s, sentence)
+            d.notes.append(f"follow-up on {s.id}")
+            return None
+        if _OPEN_GENERIC.search(clause) and not hits:
+            n = OPEN_VOLUNTEERS[self.persona.style.talkativeness]
+            vol = [s for s in self._volunteered if s.id not in self.state.told and s not in d.told]
+            vol = [s for s in vol if self._permitted(s)[0]][:n]
+            if vol:
+                for s in vol:
+                    d.tell(s)
+                d.kind = "volunteer" if d.kind == "answer" else d.kind
+            else:
+                d.say(self.persona.small_talk.nothing_else, "small_talk")
+            return None
+        if self._concerns_after_news(clause, hits, d):
+            return None
+        if not hits:
+            rescued = self._rescue(clause, cm.best_id, cm.best_score)
+            if rescued is not None:
+                d.tell(rescued)
+                d.notes.append(f"answered from a shared word: {rescued.id}")
+                return None
+            return clause, self._closeness(clause, cm.best_id, cm.best_score)
+        withheld: list[Statement] = []
+        direct = [m for m in hits if m.by != "topic"]
+        told_before = [m.statement for m in direct if m.statement.id in self.state.told]
+        for m in hits:
+            s = m.statement
+            if s in d.told:
+                continue
+            if s.id in self.state.told:
+                continue  # repeats are handled below, once, briefly
+            ok, why = self._permitted(s)
+            if not ok:
+                d.notes.append(f"withheld {why}")
+                withheld.append(s)
+                continue
+            if len(d.told) >= limit:
+                d.notes.append(f"held back {s.id}: {limit} statements per reply")
+                continue
+            d.tell(s)
+        answered_here = any(m.statement in d.told for m in hits)
+        if withheld and not answered_here:
+            cover_of = next((s for s in withheld if self._cover(s)), None)
+            if cover_of is not None:
+                cover = self._cover(cover_of) or ""
+                d.say(cover, "deflect")
+                d.covers[cover_of.id] = cover
+            elif not told_before:
+                d.say(self.persona.unlisted.unknown, "deflect")
+        untold = [
+            self._by_id[sid]
+            for sid, score in sorted(cm.scores.items(), key=lambda kv: -kv[1])
+            if score >= self.matcher.GRAY and sid not in self.state.told and self._by_id[sid] not in d.told
+        ][:1]
+        best_told = max((m.score for m in direct if m.statement.id in self.state.told), default=0.0)
+        closer = bool(untold) and cm.scores.get(untold[0].id, 0.0) > best_told + 0.02
+        if not answered_here and told_before and not withheld and closer and self._permitted(untold[0])[0]:
+            d.tell(untold[0])
+            d.notes.append(f"not a repeat: the nearest untold statement is {untold[0].id}")
+        elif not answered_here and told_before and not withheld:
+            s = self._most_relevant(clause, told_before)
+            d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
+            d.kind = "repeat" if d.kind == "answer" else d.kind
+        return None
+
+    def _opening(self, d: _Draft) -> None:
+        """The opening line (without its greeting when the greeting was just returned) and the first
+        volunteered statement."""
+        opening = sentences(self.persona.opening_line)
+        if self.state.greeted and len(opening) > 1 and moves.greets(opening[0]) and len(opening[0].split()) <= 4:
+            opening = opening[1:]
+        d.say(" ".join(opening))
+        first = next((s for s in self._volunteered if s.id not in self.state.told), None)
+        if first is not None and self._permitted(first)[0]:
+            d.tell(first)
+        d.kind = "opening"
+        self.state.opened = True
+
+    def _most_relevant(self, clause: str, candidates: list[Statement]) -> Statement:
+        words = content_words(clause)
+        return max(candidates, key=lambda s: len(words & content_words(s.says + " " + " ".join(s.asked_by))))
+
+    def _relevant_sentence(self, clause: str, s: Statement, *, lower: bool = False) -> str:
+        sents = sentences(s.says)
+        words = content_words(clause)
+        best = max(sents, key=lambda x: len(words & content_words(x))) if words else sents[0]
+        if len(words & content_words(best)) == 0:
+            best = sents[0]
+        return best[:1].lower() + best[1:] if lower and not best.startswith("I ") else best
+
+    def _cover(self, s: Statement) -> str | None:
+        if s.id in self.state.told:
+            return None
+        return s.cover_story
 
     def _permitted(self, s: Statement) -> tuple[bool, str]:
         if s.tier == Tier.never:
@@ -206,88 +533,32 @@ class ScriptedEngine:
         missing = [r for r in s.requires if r not in self.state.told]
         if missing:
             return False, f"{s.id}: requires {', '.join(missing)} first"
-        if s.tier == Tier.rapport:
-            needed = self.persona.affect.rapport_needed
-            if self.persona.style.cooperativeness == Level.low:
-                needed = min(1.0, needed + 0.1)
-            if self.affect.rapport < needed and s.id not in self.state.told:
-                return False, f"{s.id}: rapport {self.affect.rapport:.2f} < {needed:.2f}"
+        if (s.tier == Tier.rapport or s.id in self._reluctant) and s.id not in self.state.told and not self.earned():
+            return False, (
+                f"{s.id}: rapport not earned (earning moves {self.state.earned}, rapport {self.affect.rapport:.2f}, "
+                f"needed {self.persona.affect.rapport_needed:.2f})"
+            )
         return True, ""
 
-    def _answer(self, text: str, found_acts: list[str]) -> ReplyPlan:
-        clauses = acts.clauses(text) or [text]
-        questions = [c for c in clauses if acts.is_question(c)]
-        matches = self.matcher.match(clauses)
-        told: list[Statement] = []
-        parts: list[str] = []
-        notes: list[str] = []
-        topics: list[str] = []
-        kind: Kind = "answer"
-        limit = MAX_STATEMENTS[self.persona.style.talkativeness]
-        unmatched: list[tuple[str, float]] = []
-        for cm in matches:
-            if cm.clause not in questions:
-                continue  # statements ("I've got your results here") disclose nothing; questions do
-            hits = cm.matches
-            invited = moves.invites_questions(cm.clause)
-            if not hits and (invited or moves.checks_understanding(cm.clause)):
-                parts.append(self._reply_to_check(invited))
-                continue
-            if _FIRST_OPEN.search(cm.clause) and not self.state.opened and self.state.turn < 6:
-                kind = "opening"
-                parts.append(self.persona.opening_line)
-                first = next((s for s in self._volunteered if s.id not in self.state.told), None)
-                if first is not None and not first.requires:
-                    told.append(first)
-                    parts.append(first.says)
-                continue
-            if _OPEN_GENERIC.search(cm.clause) and not hits:
-                fresh = [s for s in self._volunteered if s.id not in self.state.told and s not in told]
-                fresh = [s for s in fresh if self._permitted(s)[0]][:2]
-                if fresh:
-                    told += fresh
-                    parts += [s.says for s in fresh]
-                    kind = "volunteer" if kind == "answer" else kind
-                else:
-                    parts.append(self._small("nothing_else", "I think that's everything, really."))
-                continue
-            if not hits:
-                unmatched.append((cm.clause, self._closeness(cm.clause, cm.best_id, cm.best_score)))
-                continue
-            withheld: list[Statement] = []
-            for m in hits:
-                s = m.statement
-                if s in told:
-                    continue
-                ok, why = self._permitted(s)
-                if not ok:
-                    notes.append(f"withheld {why}")
-                    withheld.append(s)
-                    continue
-                if len(told) >= limit:
-                    notes.append(f"held back {s.id}: {limit} statements per reply")
-                    continue
-                told.append(s)
-                parts.append(s.says)
-                if s.topic not in topics:
-                    topics.append(s.topic)
-            if withheld and not any(m.statement in told for m in hits):
-                # Everything asked for here is held back: deflect, or say what a patient who doesn't know says.
-                s0 = withheld[0]
-                cover = s0.deflection if s0.tier == Tier.rapport and s0.deflection else self.persona.unlisted.unknown
-                if cover not in parts:
-                    parts.append(cover)
-                kind = "deflect" if kind == "answer" else kind
-        for clause, best in unmatched:
-            answer = self._unlisted(clause, best)
-            if answer not in parts:
-                parts.append(answer)
-            notes.append(f"unlisted: {clause!r}")
-            if kind == "answer" and not told:
-                kind = "unlisted"
-        if not parts:
-            return self._social(text, found_acts)
-        return ReplyPlan(kind, " ".join(parts), told, found_acts, notes, topics)
+    def _rescue(self, clause: str, best_id: str | None, score: float) -> Statement | None:
+        """A question the matcher could not place but that names a word only one positive, permitted statement
+        uses ('any tightness?'): answer with it rather than deny what the case holds."""
+        words = {w for w in content_words(clause) if len(w) >= 4}
+        if not words:
+            return None
+        owners = [
+            s
+            for s in self._by_id.values()
+            if not getattr(s, "negative", False)
+            and s.tier != Tier.specific
+            and words & content_words(" ".join([s.says, *s.asked_by]))
+        ]
+        if len(owners) != 1 or score < self.matcher.GRAY - 0.1:
+            return None
+        s = owners[0]
+        if s.id in self.state.told or not self._permitted(s)[0]:
+            return None
+        return s
 
     def _closeness(self, clause: str, best_id: str | None, score: float) -> float:
         """How close an unmatched question is to something the persona has, for choosing between asking
@@ -300,7 +571,93 @@ class ScriptedEngine:
             return 0.0
         return score
 
-    def _reply_to_check(self, invited: bool) -> str:
+    def _unlisted(self, clause: str, best: float) -> str:
+        if self.matcher.GRAY <= best < self.matcher.ASK:
+            return self.persona.small_talk.unclear
+        if _YES_NO_SYMPTOM.match(clause.strip()):
+            return self.persona.unlisted.symptom
+        return self.persona.unlisted.unknown
+
+    # ----------------------------------------------------------------- social moves
+    def _identity(self, clause: str, d: _Draft) -> None:
+        ident, p = self.persona.identity, self.persona
+        if _CALL_Q.search(clause):
+            d.say(stock.call_me(p), "answer")
+        if _PRONOUN_Q.search(clause) and ident.pronouns:
+            d.say(stock.pronouns(p), "answer")
+        if _AGE_Q.search(clause):
+            d.say(stock.age(p), "answer")
+        asks_name, asks_dob = bool(_NAME_Q.search(clause)), bool(_DOB_Q.search(clause))
+        if asks_name or asks_dob:
+            fact = next((s for s in self._by_id.values() if s.topic == "identity"), None)
+            if fact is not None and (asks_dob or not ident.date_of_birth):
+                d.tell(fact)
+            elif asks_name and asks_dob and ident.date_of_birth:
+                d.say(stock.name_and_dob(p), "answer")
+            elif asks_dob and ident.date_of_birth:
+                d.say(stock.dob(p), "answer")
+            elif asks_name:
+                d.say(stock.name(p), "answer")
+        if (
+            _JOB_Q.search(clause)
+            and ident.occupation
+            and not any(s.topic == "occupation" for s in self._by_id.values())
+        ):
+            d.say(stock.occupation(p), "answer")
+
+    def _language(self, clause: str, d: _Draft) -> None:
+        c = self.persona.culture
+        if _INTERPRETER_OFFER.search(clause):
+            d.say(
+                stock.wants_interpreter(self.persona) if c.interpreter_needed else stock.no_interpreter(), "small_talk"
+            )
+        else:
+            d.say(stock.first_language(self.persona), "small_talk")
+
+    def _small_talk(self, clause: str, d: _Draft) -> None:
+        st = self.persona.small_talk
+        if re.search(r"\bhow (?:are|have) you\b|how'?s it going|how are things", clause, re.I):
+            if not self.state.opened and not self.state.told:
+                if st.how_are_you:
+                    d.say(st.how_are_you, "small_talk")
+                else:
+                    self._opening(d)
+            else:
+                d.say(st.how_are_you or stock.NOT_TOO_BAD, "small_talk")
+            return
+        d.say(st.chat, "small_talk")
+
+    def _repeat_last(self, d: _Draft) -> None:
+        if not self.state.history:
+            d.say(self.persona.small_talk.pardon, "small_talk")
+            return
+        last = self.state.history[-1][1]
+        first = sentences(last)[0] if last else ""
+        d.say(f"I said, {first[:1].lower() + first[1:]}" if first else self.persona.small_talk.pardon, "repeat")
+
+    def _summary(self, text: str, d: _Draft) -> None:
+        known = dict(self.state.told)
+        for s in self._by_id.values():
+            if s.id not in known and s.tier not in (Tier.specific, Tier.never) and self._permitted(s)[0]:
+                known[s.id] = -1  # not told yet, but the patient would set a wrong detail straight
+        restates, wrong = self.memory.check_summary(text, known)
+        if wrong:
+            part, s = wrong[0]
+            d.kind = "answer"
+            d.tell(s, f"Not quite. {self._relevant_sentence(part, s)}")
+            d.notes.append(f"summary corrected: {part!r} -> {s.id}")
+        else:
+            d.say(self.persona.small_talk.confirm, "small_talk")
+            if not restates:
+                d.notes.append("summary of nothing told; confirmed")
+            if len(text.split()) <= 20:  # "It's walking uphill that brings it on, is that right?": confirm the fact
+                cm = self.matcher.match([text])[0]
+                direct = sorted((m for m in cm.matches if m.by != "topic"), key=lambda m: -m.score)
+                fact = direct[0].statement if direct else None
+                if fact is not None and self._permitted(fact)[0]:
+                    d.tell(fact, self._relevant_sentence(text, fact))
+
+    def _reply_to_check(self, invited: bool, d: _Draft) -> None:
         """An invitation to ask questions, or a check of understanding."""
         bn = self.persona.bad_news
         if (
@@ -310,59 +667,198 @@ class ScriptedEngine:
             and self.state.later_questions_asked < len(bn.reactions.later_questions)
         ):
             self.state.later_questions_asked += 1
-            return bn.reactions.later_questions[self.state.later_questions_asked - 1]
+            d.say(bn.reactions.later_questions[self.state.later_questions_asked - 1], "reaction")
+            return
         if invited:
-            return self._small("no_questions", "No, I think that's everything, thanks.")
-        return self._small("understood", "Yes, I think so.")
+            own = self._own_question()
+            d.say(own or self.persona.small_talk.no_questions, "small_talk")
+            return
+        d.say(self.persona.small_talk.understood, "small_talk")
 
-    def _unlisted(self, clause: str, best: float) -> str:
-        if self.matcher.GRAY <= best < self.matcher.ASK:
-            # Close to something the persona has (not a pertinent negative) but unclear: ask, never deny.
-            return self._small("unclear", "Sorry, what do you mean exactly?")
-        if _YES_NO_SYMPTOM.match(clause.strip()):
-            return self.persona.unlisted.symptom
-        return self.persona.unlisted.unknown
+    def _own_question(self) -> str | None:
+        """The patient's concern or expectation, raised at a natural moment when not yet told."""
+        for s in (self.persona.ice.concerns, self.persona.ice.expectations):
+            if s.id not in self.state.told and self._permitted(s)[0] and not self.state.news_delivered:
+                return s.says
+        return None
 
-    def _social(self, text: str, found_acts: list[str]) -> ReplyPlan:
-        if "closing" in found_acts:
-            return ReplyPlan("small_talk", self._small("closing", "Thank you, doctor. Bye."), acts=found_acts)
-        if "empathy" in found_acts:
-            return ReplyPlan("small_talk", self._small("empathy", "Thank you, doctor."), acts=found_acts)
-        if "greeting" in found_acts or "introduction" in found_acts:
-            return ReplyPlan("small_talk", self._small("greeting", "Hello, doctor."), acts=found_acts)
-        if moves.summary_marker(text):
-            return ReplyPlan("small_talk", self._small("confirm", "Yes, that's right."), acts=[*found_acts, "summary"])
-        if "thanks" in found_acts:
-            return ReplyPlan("small_talk", self._small("thanks", "Thank you."), acts=found_acts)
-        return ReplyPlan("small_talk", self._small("acknowledgement", "Okay."), acts=found_acts)
+    def _explained(self, reading: TurnReading, d: _Draft) -> None:
+        long_and_fast = len(reading.text.split()) > 30
+        if self.persona.culture.consultation_language_fluency == Level.low and long_and_fast:
+            d.say(stock.SLOWLY, "reaction")
+            return
+        if self.persona.bad_news and self.state.news_delivered:
+            self._after_news(d)
+            return
+        concern = self.persona.ice.concerns
+        if concern.id not in self.state.told and self._permitted(concern)[0] and self.affect.anxiety >= 0.35:
+            d.say(stock.UNDERSTOOD_SHORT, "reaction")
+            d.tell(concern)
+            return
+        if reading.has(Move.reassurance):
+            d.say(f"{stock.UNDERSTOOD_SHORT} {self.persona.small_talk.thanks}", "reaction")
+            return
+        if self.affect.anxiety >= 0.6:
+            d.say(stock.SERIOUS, "reaction")
+            return
+        d.say(stock.UNDERSTOOD, "reaction")
 
-    def _bad_news(self, text: str, found_acts: list[str]) -> ReplyPlan | None:
+    def _plan(self, reading: TurnReading, d: _Draft) -> None:
+        if reading.has(Move.empathy, Move.reassurance) or _BELIEF_WORDS.search(reading.text):
+            d.say(self.persona.small_talk.thanks, "small_talk")
+        if self.affect.anger >= 0.5:
+            d.say(stock.RELUCTANT, "reaction")
+            return
+        if _INVASIVE.search(reading.text) and self.affect.anxiety >= 0.5:
+            d.say(stock.WHAT_INVOLVES, "reaction")
+            return
+        bn = self.persona.bad_news
+        if bn and self.state.news_delivered and self.affect.distress >= 0.5:
+            if self.state.later_questions_asked < len(bn.reactions.later_questions):
+                d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
+                self.state.later_questions_asked += 1  # the plan brings the patient's own question up
+            else:
+                d.say(stock.STUNNED, "reaction")
+            return
+        expectations = self.persona.ice.expectations
+        if expectations.id not in self.state.told and self._permitted(expectations)[0]:
+            d.say(self.persona.small_talk.plan_accept, "reaction")
+            return
+        d.say(self.persona.small_talk.plan_accept, "reaction")
+
+    def _closing(self, reading: TurnReading, d: _Draft) -> None:
+        if not reading.has(Move.closing):
+            return
+        bn = self.persona.bad_news
+        if (
+            bn is not None
+            and self.state.news_delivered
+            and not self.state.soothed_after_news
+            and self.state.turn - self.state.news_turn <= 4
+        ):
+            self.affect.apply("blunt")
+            d.say(bn.reactions.to_bluntness or stock.BLUNT, "reaction")
+            return
+        self.state.said_goodbye = True
+        d.say(self.persona.small_talk.closing, "small_talk")
+
+    def _social(self, reading: TurnReading, d: _Draft) -> None:
+        st = self.persona.small_talk
+        if reading.has(Move.empathy, Move.invitation_to_talk):
+            if self.persona.bad_news and self.state.news_delivered:
+                self._after_news(d, empathy=True)
+                return
+            secret = self._earned_secret() if reading.has(Move.invitation_to_talk) else None
+            if secret is not None:
+                d.tell(secret)
+                return
+            d.say(st.empathy, "small_talk")
+        elif reading.has(Move.reassurance, Move.thanks):
+            d.say(st.thanks, "small_talk")
+        elif reading.has(Move.acknowledgement):
+            d.say(self._short_ack(), "small_talk")
+        elif reading.has(Move.greeting, Move.introduction):
+            d.say(st.greeting, "small_talk")
+        else:
+            d.say(st.acknowledgement, "small_talk")
+
+    def _earned_secret(self) -> Statement | None:
+        """After an invitation to talk, a reluctant patient may now say what it was holding back (concerns)."""
+        concern = self.persona.ice.concerns
+        held_back = concern.tier == Tier.rapport or concern.id in self._reluctant
+        if held_back and concern.id not in self.state.told and self.earned() and self._permitted(concern)[0]:
+            return concern
+        return None
+
+    # ----------------------------------------------------------------- bad news
+    def _concerns_after_news(self, clause: str, hits: list[Any], d: _Draft) -> bool:
+        bn = self.persona.bad_news
+        if bn is None or not self.state.news_delivered:
+            return False
+        if not any(m.statement.id == self.persona.ice.concerns.id for m in hits):
+            return False
+        if bn.reactions.concerns_after_news:
+            d.say(bn.reactions.concerns_after_news, "reaction")
+            return True
+        if self.state.later_questions_asked < len(bn.reactions.later_questions):
+            d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
+            self.state.later_questions_asked += 1
+            return True
+        return False
+
+    def _after_news(self, d: _Draft, *, empathy: bool = False) -> None:
+        bn = self.persona.bad_news
+        assert bn is not None
+        r = bn.reactions
+        if empathy and r.to_empathy and "to_empathy" not in d.notes:
+            d.say(r.to_empathy, "reaction")
+            d.notes.append("to_empathy")
+            return
+        if self.state.later_questions_asked < len(r.later_questions):
+            d.say(r.later_questions[self.state.later_questions_asked], "reaction")
+            self.state.later_questions_asked += 1
+            return
+        d.say(self.persona.small_talk.empathy if empathy else "Okay.", "reaction")
+
+    def _bad_news(self, reading: TurnReading, found: list[str], terms: list[str]) -> ReplyPlan | None:
         bn = self.persona.bad_news
         assert bn is not None and self._news_re is not None
         r = bn.reactions
-        is_q = any(acts.is_question(c) for c in acts.clauses(text))
+        text = reading.text
+        is_q = bool(reading.questions)
         names_news = bool(self._news_re.search(text))
-        if not self.state.news_delivered and names_news and not is_q:
+        asks_news = is_q and bool(re.search(r"\b(?:is it|it'?s|could it be|might it be)\b", text, re.I))
+        if not self.state.news_delivered and names_news and not (is_q and not asks_news and len(text.split()) < 8):
             self.state.news_delivered = True
+            self.state.news_turn = self.state.turn
             self.affect.apply("bad_news")
-            jargon_only = "jargon" in found_acts and all(
-                t in {j.lower() for j in jargon.unexplained(text)} for t in self._news_re.findall(text.lower())
-            )
+            if not self.state.warned:
+                self.affect.apply("blunt")
+            news_terms = [t.lower() for t in self._news_re.findall(text)]
+            unexplained = {j.lower() for j in jargon.unexplained(text)}
+            jargon_only = bool(terms) and all(t in unexplained for t in news_terms)
             if jargon_only and r.to_jargon:
                 return ReplyPlan(
-                    "reaction", r.to_jargon, acts=[*found_acts, "news_delivered"], notes=["news given in jargon only"]
+                    "reaction", r.to_jargon, acts=[*found, "news_delivered"], notes=["news given in jargon only"]
                 )
-            return ReplyPlan("reaction", r.to_news, acts=[*found_acts, "news_delivered"])
+            reaction = r.to_news
+            if not self.state.warned and self.affect.anger >= 0.3:
+                reaction = f"{reaction} {stock.NO_WARNING}"
+            return ReplyPlan("reaction", reaction, acts=[*found, "news_delivered"])
         if not self.state.news_delivered and not self.state.warned and moves.warning_shot(text) and not is_q:
             self.state.warned = True
             self.affect.apply("warning_shot")
             if r.to_warning_shot:
-                return ReplyPlan("reaction", r.to_warning_shot, acts=[*found_acts, "warning_shot"])
-        if self.state.news_delivered and not is_q:
-            if "empathy" in found_acts and r.to_empathy:
-                return ReplyPlan("reaction", r.to_empathy, acts=found_acts)
-            if self.state.later_questions_asked < len(r.later_questions) and "closing" not in found_acts:
+                return ReplyPlan("reaction", r.to_warning_shot, acts=[*found, "warning_shot"])
+        quiet = not reading.has(
+            Move.closing,
+            Move.plan,
+            Move.summary,
+            Move.permission,
+            Move.safety_net,
+            Move.explanation,
+            Move.reassurance,
+            Move.check_understanding,
+            Move.invite_questions,
+            Move.tag,
+        )
+        if self.state.news_delivered and not is_q and quiet:
+            if reading.has(Move.empathy, Move.invitation_to_talk) and r.to_empathy and not self._said(r.to_empathy):
+                return ReplyPlan("reaction", r.to_empathy, acts=found)
+            if self.state.later_questions_asked < len(r.later_questions) and not reading.has(Move.safety_net):
                 q = r.later_questions[self.state.later_questions_asked]
                 self.state.later_questions_asked += 1
-                return ReplyPlan("reaction", q, acts=found_acts)
+                return ReplyPlan("reaction", q, acts=found)
         return None
+
+    def _said(self, text: str) -> bool:
+        return any(text in patient for _, patient in self.state.history)
+
+    def _jargon(self, text: str) -> list[str]:
+        """Unexplained medical terms and abbreviations, except those the patient uses in its own words ("my CT
+        scan")."""
+        terms = [t for t in jargon.unexplained(text) if t not in self._own_terms]
+        for word, pos in jargon.acronyms(text):
+            if word not in self._own_acronyms and not jargon.acronym_explained(text, word, pos):
+                terms.append(word)
+        return [t for t in terms if not _defined_here(text, t)]

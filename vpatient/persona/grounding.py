@@ -12,6 +12,7 @@ import numpy as np
 
 from vpatient.embeddings import Embedder
 from vpatient.language.acts import sentences
+from vpatient.persona import stock
 from vpatient.persona.schema import Persona, Statement
 
 _NEG = re.compile(r"\b(?:no|not|never|none|nothing|nor|neither|without|n't)\b|n't\b", re.I)
@@ -59,19 +60,7 @@ _DRUG_RE = re.compile(
     r"levothyroxine|salbutamol|gtn|nitroglycerin|clopidogrel|digoxin|lithium|sertraline|citalopram)\b",
     re.I,
 )
-STOCK = [
-    "Sorry, what do you mean exactly?",
-    "I think that's everything, really.",
-    "Okay.",
-    "Hello, doctor.",
-    "Thank you, doctor.",
-    "Thank you.",
-    "Thank you, doctor. Bye.",
-    "Sorry, doctor?",
-    "No, I think that's everything, thanks.",
-    "Yes, I think so.",
-    "Yes, that's right.",
-]
+STOCK = stock.LINES
 
 
 def numbers(text: str) -> set[float]:
@@ -119,10 +108,11 @@ class Grounding:
             persona.opening_line,
             persona.presenting_complaint,
             *persona.unlisted.model_dump().values(),
-            *persona.small_talk.values(),
+            *persona.small_talk.model_dump().values(),
             *STOCK,
+            *stock.persona_lines(persona),
         ]
-        other += [s.deflection for s in self.statements if s.deflection]
+        other += [s.cover_story for s in self.statements if s.cover_story]
         if persona.bad_news:
             r = persona.bad_news.reactions
             other += [r.to_warning_shot, r.to_news, r.to_jargon, r.to_empathy, *r.later_questions]

@@ -42,9 +42,12 @@ def check_persona(p: Persona) -> list[tuple[Loc, str]]:
             problems.append(
                 ((*loc, "asked_by"), "no example questions or keywords, so it can never be asked for; add asked_by")
             )
-        if s.deflection and s.tier != Tier.rapport:
+        if s.cover_story and s.tier != Tier.rapport and s.id not in p.culture.reluctant_to_say:
             problems.append(
-                ((*loc, "deflection"), "deflection is used only with tier: rapport; remove it or change tier")
+                (
+                    (*loc, "cover_story"),
+                    "a cover story is used only with tier: rapport (or reluctant_to_say); remove it or change tier",
+                )
             )
     for i, ref in enumerate(p.culture.reluctant_to_say):
         if ref not in first:

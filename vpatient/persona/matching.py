@@ -15,6 +15,7 @@ import numpy as np
 
 from vpatient.embeddings import Embedder
 from vpatient.language.words import content_words
+from vpatient.patterns import FacultyPattern, check, compile_alternatives
 from vpatient.persona.schema import Persona, Statement, Tier
 
 # Words that point to a common history topic; applied only to topics the persona uses.
@@ -57,6 +58,7 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"make (?:it|them|things) worse",
         r"worse (?:with|when|if|after)",
         r"makes? it come on",
+        r"comes? on (?:when|if|with|after|during|while)",
     ],
     "relieving_factors": [
         r"(?:make|makes|made) (?:it|them|things) (?:better|settle|ease|easier|go away)",
@@ -91,7 +93,15 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"spirits",
         r"booze",
     ],
-    "medications": [r"medications?", r"medicines?", r"tablets?", r"pills?", r"prescri\w+", r"over the counter"],
+    "medications": [
+        r"medications?",
+        r"medicines?",
+        r"meds",
+        r"tablets?",
+        r"pills?",
+        r"prescri\w+",
+        r"over the counter",
+    ],
     "allergies": [r"allerg\w*"],
     "family_history": [
         r"family history",
@@ -124,7 +134,16 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"your (?:own )?(?:thoughts|ideas?|theory)",
         r"what(?:'s| is) causing",
     ],
-    "concerns": [r"worr(?:ied|ying|y|ies)", r"concern(?:ed|s)?", r"afraid", r"scared", r"frightened"],
+    "concerns": [
+        r"worr(?:ied|ying|y|ies)",
+        r"concern(?:ed|s)?",
+        r"afraid",
+        r"scared",
+        r"frightened",
+        r"on your mind",
+        r"bother(?:ing|s)? you",
+        r"(?:biggest|main) fear",
+    ],
     "expectations": [
         r"hoping (?:for|we|to|that)",
         r"expect\w*",
@@ -154,7 +173,84 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
 }
 
 
-_ANAPHORA = re.compile(r"\b(?:it|this|that|these|those|them|they|like that|such)\b", re.I)
+GENERIC_WORDS = frozenset(
+    [
+        "start",
+        "start",
+        "begin",
+        "begun",
+        "happe",
+        "week",
+        "weeks",
+        "month",
+        "month",
+        "years",
+        "year",
+        "days",
+        "today",
+        "night",
+        "morni",
+        "eveni",
+        "worse",
+        "bette",
+        "often",
+        "long",
+        "first",
+        "last",
+        "alway",
+        "never",
+        "usual",
+        "norma",
+        "somet",
+        "while",
+        "befor",
+        "after",
+        "again",
+        "other",
+        "every",
+        "thing",
+        "littl",
+        "start",
+        "feels",
+        "doing",
+        "going",
+        "comin",
+        "years",
+        "since",
+        "ago",
+        "tell",
+        "told",
+        "know",
+        "think",
+        "feel",
+        "felt",
+        "right",
+        "left",
+        "years",
+        "much",
+        "lot",
+        "pain",
+        "worry",
+        "worri",
+        "conce",
+        "scare",
+        "afrai",
+        "fear",
+        "hope",
+        "hopin",
+        "want",
+        "wante",
+        "like",
+        "doesn",
+        "happy",
+        "sorry",
+        "sure",
+    ]
+)
+"""Stems too common in patients' talk to point at one statement."""
+_ANAPHORA = re.compile(
+    r"\b(?:it|this|that|these|those|them|they|he|she|him|her|like that|such)\b|\b(?:any|one|ones)\W*$", re.I
+)
 
 
 # A topic's keywords do not count in a clause that also matches these (e.g. "allergies to medicines").
@@ -162,7 +258,9 @@ TOPIC_EXCLUDE: dict[str, re.Pattern[str]] = {
     "medications": re.compile(r"allerg", re.I),
     "alcohol": re.compile(r"\b(?:water|juice|tea|coffee|milk|fluids?|enough)\b", re.I),
     "family_history": re.compile(
-        r"\b(?:think|thinks|feel|feels|say|says|said|view|opinion|want|wants|involved)\b", re.I
+        r"\b(?:think|thinks|feel|feels|say|says|said|view|views|opinion|want|wants|involved|ideas?|believes?|"
+        r"beliefs?|know|knows|told)\b",
+        re.I,
     ),
 }
 
@@ -182,12 +280,22 @@ class ClauseMatch:
     matches: list[Match] = field(default_factory=list)
     best_score: float = 0.0
     best_id: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    """Statement id -> similarity, for statements within reach (GRAY or more)."""
 
 
 def _compile(words: Sequence[str]) -> re.Pattern[str] | None:
+    """The built-in topic keywords as one pattern; whole words, also when a keyword ends in punctuation."""
     if not words:
         return None
-    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.I)
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.I)
+
+
+def _faculty(words: Sequence[str]) -> FacultyPattern | None:
+    """A persona's own keywords: faculty-written patterns, checked and searched with a time limit. A pattern
+    that fails the check (the persona validator reports it) is left out rather than crash a consultation."""
+    usable = [w for w in words if check(w) is None]
+    return compile_alternatives(usable) if usable else None
 
 
 class Matcher:
@@ -229,10 +337,17 @@ class Matcher:
             content_words(" ".join([s.says, *s.asked_by, *s.keywords, s.topic.replace("_", " ")]))
             for s in self.statements
         ]
+        # Words that only one statement says (a drug, a remedy, a person's job): naming one asks about it.
+        said = [content_words(s.says) - GENERIC_WORDS for s in self.statements]
+        counts: dict[str, int] = {}
+        for words in said:
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+        self._distinct = [{w for w in words if counts[w] == 1 and len(w) >= 4 and not w.isdigit()} for words in said]
         self._examples = embedder.encode_many(texts)
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
-        self._own_res = [_compile(list(s.keywords)) for s in self.statements]
+        self._own_res = [_faculty(list(s.keywords)) for s in self.statements]
         self._topic_res = [
             None if s.tier == Tier.specific else _compile(TOPIC_KEYWORDS.get(s.topic, [])) for s in self.statements
         ]
@@ -261,18 +376,24 @@ class Matcher:
             out[:, j] = sims[:, cols].max(axis=1)
         return out
 
-    def _contextual_scores(self, clauses: Sequence[str]) -> np.ndarray:
+    def _contextual_scores(self, clauses: Sequence[str], before: str | None = None) -> np.ndarray:
         """Scores of each clause; a clause that leans on context ("is there anything like that?") is also
-        read together with the clause before it, or with the presenting complaint if it is the first."""
+        read together with the clause before it, or, if it is the first, with the learner's previous turn
+        (`before`) or the presenting complaint."""
         table = self.scores(clauses)
         leaning = [i for i, c in enumerate(clauses) if _ANAPHORA.search(c)]
         if leaning:
-            joined = [f"{clauses[i - 1]} {clauses[i]}" if i else f"{clauses[i]} ({self.context})" for i in leaning]
+            first = clauses[0]
+            # Only a clause with next to no words of its own ("do you ever miss any?") leans on the learner's
+            # previous turn; otherwise the presenting complaint is the context, as the previous turn's topic
+            # would drown a new question.
+            context = before if before and len(content_words(first)) <= 1 else self.context
+            joined = [f"{clauses[i - 1]} {clauses[i]}" if i else f"{context} {clauses[i]}" for i in leaning]
             table[leaning] = np.maximum(table[leaning], self.scores(joined) * 0.95)
         return table
 
-    def match(self, clauses: Sequence[str]) -> list[ClauseMatch]:
-        table = self._contextual_scores(clauses)
+    def match(self, clauses: Sequence[str], before: str | None = None) -> list[ClauseMatch]:
+        table = self._contextual_scores(clauses, before)
         order = {s.id: k for k, s in enumerate(self.statements)}
         results: list[ClauseMatch] = []
         for ci, clause in enumerate(clauses):
@@ -283,6 +404,7 @@ class Matcher:
                 continue
             best = int(row.argmax())
             cm.best_score = float(row[best])
+            cm.scores = {s.id: float(row[j]) for j, s in enumerate(self.statements) if row[j] >= self.GRAY}
             cm.best_id = self.statements[best].id
             others = [row[j] for j, s in enumerate(self.statements) if s.topic != self.statements[best].topic]
             runner_up = float(max(others)) if others else 0.0
@@ -294,6 +416,11 @@ class Matcher:
                 and bool(content_words(clause) & self._vocab[best])
             )
             kw_hits = [self._keyword_hit(j, clause) for j in range(len(self.statements))]
+            words = content_words(clause)
+            for j in range(len(self.statements)):
+                specific = self.statements[j].tier == Tier.specific
+                if not kw_hits[j] and not specific and words & self._distinct[j] and row[j] >= self.GRAY - 0.1:
+                    kw_hits[j] = True
             kw_topics = {s.topic for s, hit in zip(self.statements, kw_hits, strict=True) if hit}
             chosen: dict[str, Match] = {}
             # 1. direct hits: keywords, and semantic matches close to the best one. When a keyword names a

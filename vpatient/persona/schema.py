@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
@@ -28,7 +28,10 @@ class Tier(StrEnum):
     specific = "specific"
     """Told only when the learner asks about this very thing (close to one of its example questions)."""
     rapport = "rapport"
-    """Told when asked about its topic, but only once rapport has been earned; before that, deflected."""
+    """Told when asked about its topic, but only once the learner has earned it: rapport rises only with
+    empathy, acknowledgement of feelings, invitations to talk and plain explanations (never with plain
+    questions), and at least one such move must have been made. Until then the patient gives the
+    statement's cover story."""
     never = "never"
     """Never told (e.g. what the patient does not know before the news is broken)."""
 
@@ -61,9 +64,12 @@ class Statement(Strict):
     requires: list[str] = Field(
         default_factory=list, description="Ids of statements that must have been told before this one can be."
     )
-    deflection: str | None = Field(
+    cover_story: str | None = Field(
         default=None,
-        description="What the patient says instead while a rapport-tier statement is not yet earned.",
+        validation_alias=AliasChoices("cover_story", "deflection"),
+        description="What the patient says about this instead while a rapport-tier (or reluctant_to_say) "
+        "statement is not yet earned ('I mostly take them, yeah'). Retired once the truth is told: never said "
+        "after it, nor in the same reply. `deflection` is accepted as the old name.",
     )
 
 
@@ -86,7 +92,12 @@ class Identity(Strict):
     name: str = Field(min_length=1, description="The patient's full name.")
     age: int = Field(ge=0, le=120, description="Age in years.")
     sex: Sex = Field(description="female, male or intersex (drives the voice and the avatar).")
-    pronouns: str = Field(default="", description="Pronouns, e.g. she/her.")
+    pronouns: str = Field(
+        default="", description="Pronouns, e.g. she/her: told when asked, and used for the patient in the LLM prompt."
+    )
+    preferred_name: str = Field(
+        default="", description="What the patient likes to be called ('Bob'); the first name when empty."
+    )
     occupation: str = Field(default="", description="Occupation or former occupation.")
     date_of_birth: str = Field(default="", description="Date of birth as the patient would give it.")
     ethnicity: str = Field(default="", description="Ethnic background as the patient describes it (optional).")
@@ -102,16 +113,31 @@ class Style(Strict):
     """Personality and communication style."""
 
     personality: str = Field(default="", description="A few words on character, for the LLM and the avatar.")
-    talkativeness: Level = Field(default=Level.medium, description="low: one fact per answer; high: up to three.")
-    cooperativeness: Level = Field(default=Level.high, description="low: rapport-tier facts need more rapport.")
+    talkativeness: Level = Field(
+        default=Level.medium,
+        description="How much one reply tells: low answers only what was asked (at most 2 statements, nothing "
+        "volunteered beyond one statement to an open question); medium up to 4 statements; high up to 5, and "
+        "an open question brings out up to 3 volunteered statements.",
+    )
+    cooperativeness: Level = Field(
+        default=Level.high,
+        description="low: rapport-tier facts need one more earning move (empathy, acknowledgement, invitation) "
+        "and 0.1 more rapport.",
+    )
     health_literacy: Level = Field(
         default=Level.medium, description="low: the patient asks what unexplained medical words mean."
     )
     language_proficiency: Level = Field(
         default=Level.high, description="Proficiency in the consultation language (low: short, simple sentences)."
     )
-    recall: Level = Field(default=Level.high, description="How well the patient remembers details and dates.")
-    filler_words: bool = Field(default=False, description="Whether the LLM mode may add 'um', 'well', etc.")
+    recall: Level = Field(
+        default=Level.high,
+        description="How well the patient remembers details and dates: low hedges statements that hold numbers "
+        "or dates ('I think...'); medium hedges them when asked again.",
+    )
+    filler_words: bool = Field(
+        default=False, description="Whether the patient's replies start with 'um', 'well', etc. now and then."
+    )
 
 
 class Affect(Strict):
@@ -129,10 +155,16 @@ class Affect(Strict):
         default=0.5, ge=0, le=1, description="Rapport at which rapport-tier statements are told."
     )
     improves_with: list[str] = Field(
-        default_factory=list, description="What calms or reassures this patient (free text, for faculty and LLM)."
+        default_factory=list,
+        description="What calms or reassures this patient, in a few words each ('plain explanations', 'being "
+        "taken seriously', 'an offer of an interpreter'). Each is read as one of the learner moves the engine "
+        "knows (see `vpatient persona try`), whose good effect on this patient is doubled; validate warns "
+        "about phrases it cannot read.",
     )
     worsens_with: list[str] = Field(
-        default_factory=list, description="What upsets this patient (free text, for faculty and LLM)."
+        default_factory=list,
+        description="What upsets this patient ('medical jargon', 'being rushed', 'being told it is nothing'); "
+        "each doubles the cost of that learner move for this patient.",
     )
 
 
@@ -147,11 +179,21 @@ class IdeasConcernsExpectations(Strict):
 class Culture(Strict):
     """Cultural profile."""
 
-    first_language: str = Field(default="English", description="The patient's first language.")
-    consultation_language_fluency: Level = Field(
-        default=Level.high, description="Fluency in the language of the consultation."
+    first_language: str = Field(
+        default="English",
+        description="The patient's first language: named when the learner asks about language, and the "
+        "language an interpreter is wanted in.",
     )
-    interpreter_needed: bool = Field(default=False, description="Whether a professional interpreter is needed.")
+    consultation_language_fluency: Level = Field(
+        default=Level.high,
+        description="Fluency in the language of the consultation: low keeps replies to the first sentence of "
+        "each statement and asks for long or fast explanations to be said again more simply.",
+    )
+    interpreter_needed: bool = Field(
+        default=False,
+        description="Whether a professional interpreter is needed: the patient accepts an offered interpreter "
+        "gladly (and declines one when false).",
+    )
     explanatory_model: Statement | None = Field(
         default=None, description="The patient's own explanation of the illness (cause, meaning, name for it)."
     )
@@ -162,7 +204,9 @@ class Culture(Strict):
         default=None, description="Who takes part in decisions (family, elders, spouse) and how."
     )
     reluctant_to_say: list[str] = Field(
-        default_factory=list, description="Ids of statements the patient is reluctant to share (use tier rapport)."
+        default_factory=list,
+        description="Ids of statements the patient is reluctant to share: whatever their tier, they are told "
+        "only once rapport is earned (as the rapport tier), with their cover story before that.",
     )
 
 
@@ -171,6 +215,15 @@ class BadNewsReactions(Strict):
     to_news: str = Field(description="The patient's first words after hearing the news.")
     to_jargon: str = Field(default="", description="What the patient says when the news is wrapped in jargon.")
     to_empathy: str = Field(default="", description="What the patient says when the learner acknowledges emotion.")
+    to_bluntness: str = Field(
+        default="",
+        description="What the patient says when the news is followed by a brush-off or an abrupt goodbye "
+        "('Is that it?'); a stock line is used when empty.",
+    )
+    concerns_after_news: str = Field(
+        default="",
+        description="What worries the patient once the news has been given (replaces ice.concerns from then on).",
+    )
     later_questions: list[str] = Field(
         default_factory=list, description="Questions the patient asks once the news has sunk in (in order)."
     )
@@ -179,7 +232,16 @@ class BadNewsReactions(Strict):
 class BadNews(Strict):
     """Present when the learner carries bad news."""
 
-    knows_or_suspects: str = Field(description="What the patient already knows or suspects (for faculty/LLM).")
+    knows_or_suspects: str = Field(
+        description="What the patient already knows or suspects, for faculty and the LLM prompt. The scripted "
+        "patient answers a question about what it knows with `understanding` (or, when that is empty, with its "
+        "volunteered statements)."
+    )
+    understanding: str = Field(
+        default="",
+        description="The patient's own words when asked what it understands so far ('They said there was a "
+        "shadow on my lung...'), before the news.",
+    )
     news: str = Field(
         description="The news the learner carries (shown in the learner's brief, never said by the patient)."
     )
@@ -193,8 +255,14 @@ class BadNews(Strict):
 class Presentation(Strict):
     """Voice and avatar hints."""
 
-    voice: str = Field(default="", description="Voice hint, e.g. 'older male, slow, hoarse'.")
-    speaking_rate: float = Field(default=1.0, gt=0.3, lt=2.0, description="1.0 is normal speed.")
+    voice: str = Field(
+        default="",
+        description="Voice hint, e.g. 'older male, slow, hoarse': 'slow'/'fast' adjust the speaking rate, "
+        "'male'/'female' override the sex for the voice; also given to the LLM as character.",
+    )
+    speaking_rate: float = Field(
+        default=1.0, gt=0.3, lt=2.0, description="1.0 is normal speed; multiplies the text-to-speech rate."
+    )
     skin_tone: str = Field(default="", description="Avatar skin tone, e.g. light, medium, dark.")
     hair: str = Field(default="", description="Avatar hair, e.g. 'short grey'.")
     clothing: str = Field(default="", description="Avatar clothing hint.")
@@ -215,6 +283,48 @@ class Unlisted(Strict):
     clarify: str = Field(
         default="Sorry, what do you mean by that?",
         description="What the patient says when a question contains unexplained jargon (low health literacy).",
+    )
+
+
+class SmallTalk(Strict):
+    """The patient's own words for social moves. Every field has a plain default; write the ones that give
+    this patient a voice. Unknown keys are refused (a misspelt key fails validation)."""
+
+    greeting: str = Field(default="Hello, doctor.", description="Reply to a greeting or introduction.")
+    how_are_you: str = Field(
+        default="", description="Reply to 'how are you today?' (default: the greeting, or a stock line)."
+    )
+    agree: str = Field(
+        default="Yes, of course.", description="Consent to 'is it OK if I ask a few questions / examine you?'."
+    )
+    chat: str = Field(
+        default="Yes, it is.", description="Reply to small talk (the weather, the traffic, the waiting room)."
+    )
+    thanks: str = Field(default="Thank you.", description="Reply to thanks or to reassurance.")
+    empathy: str = Field(default="Thank you, doctor.", description="Reply to empathy that asks nothing.")
+    acknowledgement: str = Field(default="Okay.", description="Reply to a statement that asks nothing.")
+    understood: str = Field(default="Yes, I think so.", description="Reply to 'does that make sense?'.")
+    confirm: str = Field(default="Yes, that's right.", description="Reply to a correct summary.")
+    nothing_else: str = Field(
+        default="I think that's everything, really.", description="Reply to 'anything else?' when all is told."
+    )
+    no_questions: str = Field(
+        default="No, I think that's everything, thanks.", description="Reply to 'any questions?' with none left."
+    )
+    unclear: str = Field(
+        default="Sorry, what do you mean exactly?",
+        description="Reply to a question that seems to be about the case but is unclear.",
+    )
+    pardon: str = Field(default="Sorry, I didn't catch that.", description="Reply to an unintelligible fragment.")
+    plan_accept: str = Field(
+        default="Okay. If you think that's best.", description="Reply to a plan or offer the patient accepts."
+    )
+    safety_net: str = Field(default="Okay, I'll do that. Thank you.", description="Reply to safety-netting advice.")
+    closing: str = Field(default="Thank you, doctor. Bye.", description="Reply to a goodbye.")
+    hurt: str = Field(
+        default="",
+        description="What the patient says when dismissed, rushed or talked down to (a stock line by temper "
+        "when empty).",
     )
 
 
@@ -241,10 +351,7 @@ class Persona(Strict):
     culture: Culture = Field(default_factory=Culture)
     bad_news: BadNews | None = Field(default=None, description="Only for breaking-bad-news cases.")
     presentation: Presentation = Field(default_factory=Presentation)
-    small_talk: dict[str, str] = Field(
-        default_factory=dict,
-        description="Optional replies to social moves: greeting, thanks, empathy, closing, acknowledgement.",
-    )
+    small_talk: SmallTalk = Field(default_factory=lambda: SmallTalk())
 
     def statements(self) -> list[Statement]:
         """Every disclosable statement, in file order (facts, ICE, culture)."""

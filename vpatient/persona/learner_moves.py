@@ -1,0 +1,345 @@
+"""What the learner is doing in one turn: the moves a patient responds to, not only the topics asked about.
+
+`read_turn()` splits a learner turn into clauses and names its moves: greeting and introduction, identity
+questions, asking permission, small talk, open invitations, fact questions, follow-ups, clarification
+requests, empathy and acknowledgement, summaries, explanations, plans and offers, safety-netting, checks of
+understanding, invitations to ask, the language and the interpreter, closing, thanks, and the turn's
+manner (jargon, dismissal, interruption). Fillers, backchannels and unintelligible fragments are moves too
+(`noise`), never questions.
+
+Plain rules, fast and explainable, shared vocabulary with the grader (vpatient.language). The engine
+decides what to say; this module only reads the learner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vpatient.language import acts, moves
+
+
+class Move(StrEnum):
+    noise = "noise"
+    """Fillers, backchannels ('mm-hmm', 'right'), '[unintelligible]': nothing to answer."""
+    greeting = "greeting"
+    introduction = "introduction"
+    identity = "identity"
+    """Asks for the patient's name, age, date of birth, pronouns or what to call them."""
+    permission = "permission"
+    """'Is it OK if I ask you a few questions?', 'Do you mind if I examine you?'."""
+    small_talk = "small_talk"
+    """The weather, the traffic, the journey, 'how are you today?'."""
+    open_invitation = "open_invitation"
+    question = "question"
+    clarification = "clarification"
+    """The learner asks the patient to repeat or explain what it said ('sorry, what do you mean?')."""
+    empathy = "empathy"
+    acknowledgement = "acknowledgement"
+    invitation_to_talk = "invitation_to_talk"
+    """'Take your time', 'I'm listening', 'tell me how you're feeling': earns rapport."""
+    summary = "summary"
+    explanation = "explanation"
+    plan = "plan"
+    safety_net = "safety_net"
+    check_understanding = "check_understanding"
+    invite_questions = "invite_questions"
+    language = "language"
+    """Asks about language preference or offers an interpreter."""
+    closing = "closing"
+    thanks = "thanks"
+    dismissal = "dismissal"
+    reassurance = "reassurance"
+    tag = "tag"
+    """'Is that OK?', 'Alright?' after a plan or an explanation: asks for agreement, not a question of fact."""
+
+
+EARNING = frozenset({Move.empathy, Move.invitation_to_talk})
+"""Moves that earn rapport-tier disclosure (with acknowledgement of feelings, counted as empathy)."""
+
+_BACKCHANNEL = re.compile(
+    r"^(?:(?:um+|uh+|erm+|er|ah+|mm+|mhm|mm-hmm|uh-huh|hmm+|okay|ok|right|alright|all right|yeah|yes|yep|sure|"
+    r"i see|great|good|fine|lovely|perfect|oh|ohh|so|and|well|cool|got it|gotcha|thanks|thank you|no|"
+    r"okay then|fair enough|sorry)[\s,.!?-]*)+$",
+    re.I,
+)
+_UNINTELLIGIBLE = re.compile(r"\[(?:unintelligible|inaudible|unclear|crosstalk)[^\]]*\]|<[^>]*>", re.I)
+_PERMISSION = re.compile(
+    r"\b(?:is it (?:ok|okay|alright|all right|fine)|would it be (?:ok|okay|alright|all right|fine)|"
+    r"(?:do|would) you mind|are you (?:happy|ok|okay|alright|all right|comfortable)|(?:would|will) you be happy|"
+    r"happy for me|may i|can i|could i|am i ok to|mind if i)\b[^.?!]{0,40}?\b(?:ask|go through|take|examine|have "
+    r"a (?:look|chat|quick)|talk|start|chat|record|sit|begin|run through|check|go over|discuss|speak)\b",
+    re.I,
+)
+_EMBEDDED_Q = re.compile(
+    r"\b(?:do|did|have|are|were|can|could|does|is|has) (?:you|it|there|he|she|they|your)\b|\b(?:how|what|when|where|"
+    r"why|which|who) (?:do|did|is|are|was|were|does|have|has|long|often|much|many)\b",
+    re.I,
+)
+_LIST_SPLIT = re.compile(r",\s*(?:(?:or|and)\s+)?")
+_INFO = re.compile(
+    r"\b(?:results?|scans?|tests?|biopsy|x-?ray|shows?|showed|found|means?|cancer|tumou?r|growth|mass|spread|"
+    r"treatment|options?|diagnos\w*|condition|disease|sounds like|looks like|consistent with|(?:is|was) (?:a|an) "
+    r"\w+|heart|lungs?|kidneys?|liver|blood|baby|pregnan\w*|scan)\b",
+    re.I,
+)
+_RESTATE = re.compile(r"\byou(?:'ve| have)? (?:said|mentioned|told me|been)\b", re.I)
+_DIAGNOSIS = re.compile(
+    r"\b(?:sounds like|looks like|(?:it|this|that) (?:is|could be|might be|may be|seems to be) (?:a |an )?"
+    r"(?:\w+ ){0,2}(?:called|condition|infection|depression|angina|disease|problem|syndrome|diabetes))",
+    re.I,
+)
+_ASK_WH = re.compile(r"\bask (?:you )?(?:which|what|how|when|where|who|whether|if|about)\b", re.I)
+_NAME_PREF = re.compile(
+    r"\b(?:how|what) (?:would|do|should|shall|can) (?:you like (?:me )?(?:to )?|i )?(?:call|address|refer to) "
+    r"you\b|what (?:would|do) you (?:like|prefer) to be called|can i call you \w+|what(?:'s| is) your "
+    r"(?:preferred )?name|(?:what|which) (?:are your )?pronouns",
+    re.I,
+)
+_IDENTITY = re.compile(
+    r"\b(?:how old are you|what(?:'s| is) your age|your age|date of birth|\bdob\b|when were you born|"
+    r"your (?:full )?name|confirm (?:your|who you are)|who (?:am i|i'?m) (?:speaking|talking) (?:to|with)|"
+    r"your address|first line of your address|pronouns)\b",
+    re.I,
+)
+_SMALL_TALK = re.compile(
+    r"\b(?:weather|rain(?:ing|y)?|sunny|cold (?:out|outside|today)|hot (?:out|outside|today)|traffic|parking|"
+    r"park ok|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|(?:your |the )?weekend|"
+    r"waiting (?:long|room)|kept you waiting|busy (?:day|morning|in here)|how (?:are|have) (?:you|things) "
+    r"(?:today|been|doing|keeping|going)|how are you\b|how'?s it going|how are things)\b",
+    re.I,
+)
+_HOW_ARE_YOU = re.compile(
+    r"\bhow (?:are|have) you (?:today|doing|been|keeping)?\b(?! (?:feeling|coping) (?:about|with))|"
+    r"\bhow'?s it going\b",
+    re.I,
+)
+_CLARIFY = re.compile(
+    r"^(?:sorry[,\s]*)?(?:what do you mean|what did you (?:say|mean)|(?:can|could) you (?:say|repeat) that|"
+    r"say that again|pardon|come again|sorry\??$|you mean|meaning\?|in what (?:way|sense))\b",
+    re.I,
+)
+_TALK_INVITE = re.compile(
+    r"\b(?:take your time|i'?m (?:here to|listening)|no rush|there'?s no rush|in your own time|"
+    r"tell me (?:more )?(?:about )?how (?:you'?re|you are|you'?ve been) (?:feeling|coping|doing)|"
+    r"how (?:are|have) you (?:been )?(?:feeling|coping)(?: about| with)?|how (?:is|has) (?:this|that|it|all "
+    r"this) (?:been )?(?:affecting|affected) you|(?:is there )?anything (?:else )?(?:on your mind|you'?d "
+    r"like to (?:talk|tell|share)|bothering you)|whatever you (?:tell|say)|(?:it'?s|this is) a safe space|"
+    r"you can (?:tell|talk to) me|(?:feel|are) free to (?:tell|share|talk))\b",
+    re.I,
+)
+_TAG = re.compile(
+    r"^(?:(?:so|and|okay|ok|right)[,\s]+)?(?:is (?:that|this|it) (?:ok|okay|alright|all right|fine|good|clear)"
+    r"(?: (?:for|with) you)?|what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
+    r"(?:ok|okay|alright|all right|acceptable)(?: (?:for|with) you)?|does that sound "
+    r"(?:ok|okay|alright|all right|good|fine|reasonable)|are you (?:ok|okay|alright|all right|happy) with that|"
+    r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how does that sound|sound (?:ok|okay|good))\W*$",
+    re.I,
+)
+_ACK = re.compile(
+    r"\b(?:i (?:hear|see) (?:that|what you|you)|that makes (?:complete |total )?sense|(?:i )?"
+    r"understand(?:able)?|of course|fair enough|that'?s (?:really )?(?:helpful|useful|important) to know|"
+    r"thank(?:s| you) for (?:telling|sharing|explaining|letting me know))\b",
+    re.I,
+)
+_RECAP = re.compile(
+    r"\b(?:to (?:sum (?:up|it up|things up)|summari[sz]e|recap)|in summary|(?:just )?to (?:recap|summari[sz]e)|"
+    r"recap\w*|summar(?:y|i[sz]e|i[sz]ing)|if i (?:can |could |may )?(?:just )?(?:summari[sz]e|recap|go over|"
+    r"understand (?:you )?correctly)|(?:let me|can i|could i|i'?ll|i'?d like to|i(?:'m| am) going to) (?:just )?"
+    r"(?:summari[sz]e|recap|go over|run through|go back over|check (?:i|that i)(?:'ve| have)? (?:got|understood))|"
+    r"just to (?:check|make sure) (?:that )?i(?:'ve| have)? (?:got|understood)|so,? to go over)\b",
+    re.I,
+)
+_SUMMARY_CHECK = re.compile(
+    r"\b(?:have i got (?:that|it|everything|all that|this) (?:right|correct)|is (?:that|this|it) (?:right|correct|"
+    r"accurate)|"
+    r"did i (?:get|miss) (?:that|anything)|(?:am i|is that) (?:right|correct)(?: so far)?|"
+    r"have i missed anything|does that sound (?:right|about right|correct)|anything (?:i'?ve|i have) missed|"
+    r"(?:that'?s|that is) (?:right|correct),? (?:isn'?t it|yeah)\?)",
+    re.I,
+)
+_PLAN = re.compile(
+    r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
+    r"i can|i could|i want to|let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
+    r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we need to|"
+    r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
+    r"feel about|would you be (?:happy|willing|ok|okay) to|(?:one|another) option|the options?|we(?:'d| would) "
+    r"(?:like to|normally|usually|offer)|(?:there|it) (?:is|are) (?:some |a few )?(?:treatments?|options?))\b"
+    r"[^.?!]{0,60}?\b(?:refer\w*|arrange|book|start\w*|prescrib\w*|give you|send|organi[sz]e|order|request|"
+    r"do (?:a|an|some|the)|get (?:a|an|some|you)|tests?|scans?|x-?rays?|ecg|bloods?|tablets?|medicines?|"
+    r"medications?|treatments?|referral|appointment|move|swap|adjust|lower|halve|follow[- ]?up|see you|review|"
+    r"operation|surgery|clinic|"
+    r"specialists?|team|nurse|options?|therapy|counsell\w*|support|try|change|increase|reduce|stop|"
+    r"switch|take|inhaler|injection|insulin|procedure|biopsy|admit|hospital|chemo\w*|radio\w*|plan)\b",
+    re.I,
+)
+_REASSURE = re.compile(
+    r"\b(?:(?:try )?not to worry|don'?t worry|you'?re in (?:good|safe) hands|(?:we|i)(?:'ll| will) (?:look "
+    r"after|take care of|support) you|you (?:won'?t|will not) be (?:on your own|alone)|(?:this|it) is (?:very )?"
+    r"(?:common|treatable|manageable)|(?:it'?s|that'?s|is|are) (?:really |very |so |quite )?(?:common|normal|"
+    r"treatable|not your fault)|(?:nothing|not) (?:you did|your fault)|(?:does|did)n'?t make you|not a sign of|"
+    r"(?:you'?re|you are) (?:clearly |really )?(?:doing|coping|looking after \w+) (?:so |really |very )?well|"
+    r"you did (?:the )?right|you(?:'ve| have) done (?:the )?right|(?:we|i) can help|(?:there'?s|there is) "
+    r"(?:a lot|lots|plenty) (?:we|i) can do)\b",
+    re.I,
+)
+_LANGUAGE = re.compile(
+    r"\b(?:interpreter|translator|(?:which|what) language|(?:prefer|rather|like) to (?:speak|talk|use) "
+    r"in \w+|speak (?:any )?(?:english|other languages)|(?:is|are you (?:comfortable|ok|okay|happy) "
+    r"(?:speaking|talking|with)) (?:in )?english|your (?:first|main|own|home) language|mother tongue|language "
+    r"(?:line|you (?:speak|prefer)))\b",
+    re.I,
+)
+_CLOSING = re.compile(
+    r"\b(?:goodbye|bye|take care|all the best|look after yourself)\b|\bsee you(?: (?:soon|later|next time|then|"
+    r"around))?\W*$",
+    re.I,
+)
+_CLOSING_EXTRA = re.compile(
+    r"\b(?:next patient|that'?s (?:all|it) for (?:today|now)|we(?:'re| are) (?:done|finished)|"
+    r"you(?:'re| are) free to go|off you go|have a (?:good|nice|lovely|safe) (?:day|evening|weekend|journey|trip)|"
+    r"(?:hope|hoping) you (?:feel|get) better|feel better soon|get well soon|get home safe\w*|safe journey|"
+    r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find))|take (?:as long as|all the time) you need)\b",
+    re.I,
+)
+_DISMISS_EXTRA = re.compile(
+    r"\b(?:next patient|(?:i(?:'m| am) )?(?:running|short (?:of|on)) time|(?:we )?(?:need|have) to (?:move|"
+    r"get) on|moving on|anyway,|i don'?t have (?:long|time)|let'?s not (?:dwell|get into)|(?:it'?s|that'?s) "
+    r"(?:just|only|probably) (?:nothing|a bug|stress|anxiety|your age|in your head)|it'?s nothing|"
+    r"you'?ll be fine|man up|get over it|no need to (?:cry|get upset|worry)|nothing to worry about)\b",
+    re.I,
+)
+
+
+@dataclass
+class Clause:
+    text: str
+    moves: set[Move] = field(default_factory=set)
+
+    @property
+    def asks(self) -> bool:
+        return Move.question in self.moves or Move.open_invitation in self.moves
+
+
+@dataclass
+class TurnReading:
+    """What a learner turn does."""
+
+    text: str
+    """The turn without transcription tags."""
+    clauses: list[Clause]
+    moves: set[Move]
+    unintelligible: bool = False
+
+    def has(self, *names: Move) -> bool:
+        return any(m in self.moves for m in names)
+
+    @property
+    def questions(self) -> list[Clause]:
+        return [c for c in self.clauses if c.asks]
+
+
+def is_noise(text: str) -> bool:
+    """Nothing to answer: empty, fillers and backchannels only ('um, okay', 'mm-hmm', 'right')."""
+    t = moves.clean(text)
+    return not t or bool(_BACKCHANNEL.match(t))
+
+
+def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
+    found: set[Move] = set()
+    if _TAG.match(c.strip()) and c.strip().endswith("?"):
+        return {Move.tag}
+    if is_noise(c):
+        return {Move.noise}
+    social = False
+    if acts.is_greeting(c) or moves.greets(c):
+        found.add(Move.greeting)
+        social = True
+    if moves.introduces_self(c):
+        found.add(Move.introduction)
+        social = True
+    if _PERMISSION.search(c) and not _ASK_WH.search(c):
+        found.add(Move.permission)
+    if _NAME_PREF.search(c) or _IDENTITY.search(c):
+        found.add(Move.identity)
+    if _LANGUAGE.search(c):
+        found.add(Move.language)
+    if _SMALL_TALK.search(c) and not _TALK_INVITE.search(c):
+        found.add(Move.small_talk)
+    if _CLARIFY.match(c.strip()):
+        found.add(Move.clarification)
+    if _TALK_INVITE.search(c):
+        found.add(Move.invitation_to_talk)
+    if acts.is_empathic(c):
+        found.add(Move.empathy)
+    elif _ACK.search(c):
+        found.add(Move.acknowledgement)
+    if _RECAP.search(c) or _SUMMARY_CHECK.search(c):
+        found.add(Move.summary)
+    if moves.invites_questions(c):
+        found.add(Move.invite_questions)
+    elif moves.checks_understanding(c):
+        found.add(Move.check_understanding)
+    if moves.safety_netting(c):
+        found.add(Move.safety_net)
+    if _PLAN.search(c):
+        found.add(Move.plan)
+    if _REASSURE.search(c) and not moves.safety_netting(c):
+        found.add(Move.reassurance)
+    if _CLOSING.search(c) or _CLOSING_EXTRA.search(c):
+        found.add(Move.closing)
+    if acts.is_thanks(c):
+        found.add(Move.thanks)
+    if acts.is_dismissive(c) or _DISMISS_EXTRA.search(c):
+        found.add(Move.dismissal)
+    asking = moves.is_asking(c) or (c[-1:] not in ".!?" and bool(_EMBEDDED_Q.search(c)))
+    handled = found & {
+        Move.permission,
+        Move.identity,
+        Move.small_talk,
+        Move.clarification,
+        Move.invite_questions,
+        Move.check_understanding,
+        Move.language,
+    }
+    if Move.summary in found and _SUMMARY_CHECK.search(c):
+        handled.add(Move.summary)
+    if Move.plan in found and not re.search(r"\b(?:how|what|when|where|which|who|why)\b", c, re.I):
+        handled.add(Move.plan)  # "Would you like me to refer you?" is an offer, not a fact question
+    if asking and not handled:
+        found.add(Move.open_invitation if acts.is_open_question(c) else Move.question)
+    elif (
+        not asking
+        and not found - {Move.thanks, Move.acknowledgement}
+        and not social
+        and (moves.is_explanation(c) or (news_context and _INFO.search(c) and not _RESTATE.search(c)))
+    ):
+        found.add(Move.explanation)
+    explains = moves.is_explanation(c) or bool(_DIAGNOSIS.search(c))
+    if not asking and explains and not found & {Move.summary, Move.safety_net, Move.empathy}:
+        found.add(Move.explanation)
+    return found
+
+
+def _split_list(clause: str) -> list[str]:
+    """'Any medical problems, regular meds, allergies?' -> three questions; longer clauses stay whole."""
+    if not clause.endswith("?") or "," not in clause:
+        return [clause]
+    parts = [p.strip(" ,?") for p in _LIST_SPLIT.split(clause[:-1])]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or any(len(p.split()) > 6 for p in parts):
+        return [clause]
+    return [p + "?" for p in parts]
+
+
+def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
+    """Read a learner turn. `news_context`: a bad-news consultation where statements are information giving."""
+    unintelligible = bool(_UNINTELLIGIBLE.search(text))
+    cleaned = moves.clean(text)
+    parts = [q for p in (acts.clauses(cleaned) if cleaned else []) for q in _split_list(p)]
+    clauses = [Clause(p, _clause_moves(p, news_context=news_context)) for p in parts]
+    meaningful = [c for c in clauses if Move.noise not in c.moves]
+    all_moves: set[Move] = set().union(*(c.moves for c in meaningful)) if meaningful else {Move.noise}
+    fragment = unintelligible and (not meaningful or len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("..."))
+    return TurnReading(cleaned, meaningful, all_moves, unintelligible=fragment)
