@@ -71,11 +71,12 @@ def demo(args: argparse.Namespace) -> int:
     from vpatient.grading.grader import Grader
     from vpatient.grading.report import html_report, text_summary, write_text
     from vpatient.grading.rubric import load_rubric
+    from vpatient.terminal import finite
 
     rubric = load_rubric(persona.scenario)
     t = tjson.load(out)
     grade = Grader(rubric, default_embedder()).grade(t)
-    write_text(out.parent / "grade.json", json.dumps(grade.to_json(), indent=2) + "\n")
+    write_text(out.parent / "grade.json", json.dumps(finite(grade.to_json()), indent=2) + "\n")
     write_text(out.parent / "report.html", html_report(grade, t, rubric))
     print("\n" + text_summary(grade))
     print(f"\nin {out.parent}/: transcript.json, grade.json, report.html (and for voice: timings.json, audio)")
