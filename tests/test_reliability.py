@@ -337,3 +337,20 @@ def test_fast_files_wait_for_each_reply_instead_of_running_one_behind(tmp_path: 
 
 async def _no_warm_up() -> None:
     return None
+
+
+# ---------------------------------------------------------------- defect 8: which rubric is used
+def test_a_rubrics_folder_in_the_working_directory_does_not_replace_the_shipped_rubric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vpatient.grading.rubric import resolve
+    from vpatient.shipped import RUBRICS
+
+    (tmp_path / "rubrics").mkdir()
+    (tmp_path / "rubrics" / "history_taking.yaml").write_text("not: a rubric\n")
+    monkeypatch.chdir(tmp_path)
+    assert resolve("history_taking") == RUBRICS / "history_taking.yaml"
+    transcript = tmp_path / "t.json"
+    transcript.write_text(json.dumps({"id": "t", "turns": [{"role": "learner", "text": "Hello"}]}))
+    assert main(["grade", str(transcript), "--rubric", "history_taking"]) == 0
+    assert f"rubric history_taking: {RUBRICS / 'history_taking.yaml'}" in capsys.readouterr().err

@@ -12,7 +12,9 @@ from vpatient.errors import StoreError
 
 def register(sub: Any) -> None:
     p = sub.add_parser("chat", help="run a text consultation with a persona")
-    p.add_argument("--persona", required=True, metavar="FILE", help="persona YAML file")
+    p.add_argument(
+        "--persona", required=True, metavar="FILE_OR_ID", help="persona file, or the id of a shipped persona"
+    )
     p.add_argument("--script", metavar="FILE", help="learner utterances, one per line (no interaction)")
     p.add_argument("--out", metavar="FILE.json", help="write the transcript JSON here")
     p.add_argument(
@@ -95,9 +97,11 @@ def chat(args: argparse.Namespace) -> int:
     from vpatient.embeddings import default_embedder
     from vpatient.files import check_writable_file
     from vpatient.persona.loader import load_persona
+    from vpatient.shipped import persona_path
     from vpatient.store import Store
     from vpatient.transcript import save
 
+    args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     script = _lines(args.script) if args.script else None
     if args.out:

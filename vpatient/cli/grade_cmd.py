@@ -53,13 +53,14 @@ def grade(args: argparse.Namespace) -> int:
     from vpatient.files import check_writable_file
     from vpatient.grading.grader import Grader
     from vpatient.grading.report import csv_report, html_report, text_summary, write_text
-    from vpatient.grading.rubric import load_rubric
+    from vpatient.grading.rubric import load_rubric, resolve
     from vpatient.transcript import load
 
     for option, value in (("--html", args.html), ("--csv", args.csv)):
         if value:
             check_writable_file(value, what=f"{option} report")
     rubric = load_rubric(args.rubric)
+    print(printable(f"rubric {rubric.id}: {resolve(args.rubric)}"), file=sys.stderr)  # which file was used
     grader = Grader(rubric)
     several = len(args.transcripts) > 1
     grades = []

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vpatient.errors import StoreError
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from vpatient.shipped import DEFAULT_PERSONA, persona_path
 
 
 def register(sub: Any) -> None:
@@ -24,9 +23,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--persona",
-        default=str(ROOT / "personas" / "chest_pain_exertional.yaml"),
-        metavar="FILE",
-        help="persona YAML file (default: %(default)s)",
+        default=str(DEFAULT_PERSONA),
+        metavar="FILE_OR_ID",
+        help="persona file, or the id of a shipped persona (default: chest_pain_exertional)",
     )
     p.add_argument("--input-wav", nargs="+", metavar="WAV", help="learner utterances, one file per turn")
     p.add_argument(
@@ -72,6 +71,7 @@ def talk(args: argparse.Namespace) -> int:
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
+    args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     check_engine_options(args)
     out_dir = private_dir(args.out_dir)
