@@ -151,7 +151,7 @@ def test_one_bad_transcript_does_not_stop_a_grade_run(tmp_path: Path, capsys: py
         assert path in err, path
     rows = csv_out.read_text().splitlines()
     assert len(rows) == 3  # header + the two good transcripts
-    assert rows[1].startswith('"\'=HYPERLINK')  # quoted as text: no formula for a spreadsheet to run
+    assert rows[1].startswith("\"'=HYPERLINK")  # quoted as text: no formula for a spreadsheet to run
     assert len(list(tmp_path.glob("r-*.html"))) == 2
 
 

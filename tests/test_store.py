@@ -103,7 +103,7 @@ def test_sigkill_mid_session_keeps_every_finished_turn(tmp_path: Path) -> None:
     "url", ["", "  ", "sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
 )
 def test_empty_and_in_memory_urls_are_refused(url: str) -> None:
-    with pytest.raises(StoreError, match="empty|in-memory"):
+    with pytest.raises(StoreError, match=r"empty|in-memory"):
         Store(url)
 
 
@@ -218,7 +218,7 @@ def test_write_failures_are_store_errors_with_the_fix(tmp_path: Path) -> None:
     _read_only(store)
     with pytest.raises(
         StoreError,
-        match="cannot store a learner turn in the session database sqlite:///.*vp.db: .*"
-        "read-only; make both writable or give another --db",
+        match=r"cannot store a learner turn in the session database sqlite:///.*vp.db: .*"
+        r"read-only; make both writable or give another --db",
     ):
         store.add_turn(sid, "learner", "hello")
