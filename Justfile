@@ -11,19 +11,20 @@ setup:
 run *ARGS:
     {{venv}}/vpatient demo {{ARGS}}
 
-# the test suite
+# the test suite alone (`just check` adds lint and type checks)
 test *ARGS:
     {{venv}}/python -m pytest -q {{ARGS}}
 
-# lint, type-check and test
+# lint, format check, type-check and the whole test suite (what CI and the README's second command run)
 check:
     {{venv}}/ruff check vpatient tests
+    {{venv}}/ruff format --check vpatient tests
     {{venv}}/mypy
     {{venv}}/python -m pytest -q
 
 # validate every shipped persona
 personas:
-    {{venv}}/vpatient persona validate personas/*.yaml
+    {{venv}}/vpatient persona validate
 
 # fidelity of the persona engine on every shipped persona
 fidelity:

@@ -75,7 +75,7 @@ def test_chat_script_out_sessions_and_export(tmp_path: Path) -> None:
 def test_missing_persona_file_is_a_clear_error(tmp_path: Path) -> None:
     res = vp("chat", "--persona", str(tmp_path / "nope.yaml"), "--script", "/dev/null")
     assert res.returncode == 2
-    assert "nope.yaml: cannot read persona file: No such file or directory" in res.stderr
+    assert "nope.yaml: no such persona file; check the path" in res.stderr
 
 
 def test_eval_fidelity_json() -> None:

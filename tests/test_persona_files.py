@@ -120,3 +120,73 @@ def test_dangling_reference_and_unreachable_statement(tmp_path: Path) -> None:
 def test_tiers_present_in_examples() -> None:
     tiers = {s.tier for path in PERSONAS for s in load_persona(path).statements()}
     assert {Tier.volunteered, Tier.on_ask, Tier.specific, Tier.rapport} <= tiers
+
+
+# ---------------------------------------------------------------- issue 15: faculty patterns and blank words
+def test_keywords_are_checked_as_patterns(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "  - id: pain_onset\n", "  - id: pain_onset\n    keywords: ['chest (pain', '', '(a+)+$', 'breathless']\n", 1
+    )
+    out = problems(tmp_path, text)
+    line = line_of(text, "keywords: ['chest (pain'")
+    assert any(
+        p.startswith(f"{tmp_path / 'p.yaml'}:{line}: facts[0].keywords[0]: 'chest (pain': not a valid regular")
+        for p in out
+    ), out
+    assert any("facts[0].keywords[1]: '': an empty pattern matches every line" in p for p in out), out
+    assert any("facts[0].keywords[2]: '(a+)+$': a quantified group" in p for p in out), out
+    assert not any("keywords[3]" in p for p in out)
+
+
+def test_circular_requires_are_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("  - id: pain_onset\n", "  - id: pain_onset\n    requires: [pain_site]\n", 1)
+    text = text.replace("  - id: pain_site\n", "  - id: pain_site\n    requires: [pain_onset]\n", 1)
+    out = problems(tmp_path, text)
+    assert any("facts[0].requires: circular requires (pain_onset -> pain_site -> pain_onset)" in p for p in out), out
+    assert any("facts[1].requires: circular requires (pain_site -> pain_onset -> pain_site)" in p for p in out), out
+
+
+def test_blank_says_is_refused(tmp_path: Path) -> None:
+    says = "    says: It started about three weeks ago. I first noticed it walking up the hill to the depot.\n"
+    text = GOOD.replace(says, "    says: '   '\n", 1)
+    out = problems(tmp_path, text)
+    line = line_of(text, "says: '   '")
+    assert any(f":{line}: facts[0].says: blank: write what the patient says" in p for p in out), out
+
+
+def test_empty_news_term_is_refused(tmp_path: Path) -> None:
+    bad_news = (ROOT / "tests" / "data" / "mini_bad_news.yaml").read_text()
+    text = bad_news.replace("news_terms: [cancer, tumour,", "news_terms: [cancer, '', ' ', tumour,", 1)
+    assert text != bad_news
+    out = problems(tmp_path, text)
+    assert any("bad_news.news_terms[1]: empty term: it would count every line as the news" in p for p in out), out
+    assert any("bad_news.news_terms[2]: empty term" in p for p in out), out
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device", "missing", "latin1", "deep"])
+def test_unreadable_persona_files_are_problems_not_tracebacks(tmp_path: Path, kind: str) -> None:
+    import os
+
+    path = tmp_path / "p.yaml"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer for ever
+    elif kind == "device":
+        path = Path("/dev/zero")  # endless: its size from stat() is 0
+    elif kind == "latin1":
+        path.write_bytes(GOOD.replace("title: Chest tightness", "title: caf\xe9").encode("latin-1"))
+    elif kind == "deep":
+        path.write_text("schema_version: 1\nid: " + "[" * 50_000 + "\n")
+    with pytest.raises(FileProblemError) as info:
+        load_persona(path)
+    [problem] = info.value.problems
+    expected = {
+        "folder": "is a folder",
+        "fifo": "not a regular file",
+        "device": "not a regular file",
+        "missing": "no such persona file",
+        "latin1": "not UTF-8",
+        "deep": "nested more than",
+    }[kind]
+    assert expected in str(problem)

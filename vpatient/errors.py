@@ -4,7 +4,14 @@
     +-- FileProblemError          a faculty file (persona, rubric, question file) is invalid;
     |                             carries one Problem per mistake, each printable as FILE:LINE: path: message
     +-- TranscriptError           a transcript JSON does not follow the contract (names field and position)
-    +-- StoreError                the session database cannot be opened or a session is unknown
+    +-- StoreError                the session database cannot be opened or written (disk full, read-only,
+    |                             refused URL) or a session is unknown; SQLAlchemy errors are mapped to it
+    |                             in vpatient.store
+    +-- PathError                 a file or folder named by the user cannot be read or written (missing, a
+    |                             folder, a FIFO or device, too big, not UTF-8); mapped in vpatient.files
+    |   +-- AudioFileError        an audio file cannot be used (vpatient.speech.audio)
+    +-- UsageError                command-line options that cannot work (a missing --endpoint, a model name
+    |                             where a path is needed); the message names the option and the fix
     +-- ModelUnavailableError     a model or its package is not installed; the message says how to install it
     +-- BackendError              an inference backend failed a request; the persona engine catches this one,
         |                         answers in scripted mode and records why (`str(exc)`) with the turn
@@ -17,7 +24,8 @@
         +-- BackendOverloadedError    the inference core's queue is full; try again later
 
 Inside a live session, failures are reported (recorded with the turn) rather than raised; only
-start-up errors raise.
+start-up errors raise. The CLI catches VPatientError and prints its message (no traceback): every error
+a user can cause is one of these, with a message that names the file or value and the fix.
 """
 
 from __future__ import annotations
@@ -57,6 +65,14 @@ class TranscriptError(VPatientError):
 
 class StoreError(VPatientError):
     """The session store cannot be used as asked."""
+
+
+class PathError(VPatientError):
+    """A file or folder named by the user cannot be read or written as asked."""
+
+
+class UsageError(VPatientError):
+    """Command-line options that cannot work as given."""
 
 
 class ModelUnavailableError(VPatientError):

@@ -1,4 +1,4 @@
-"""The model manifest (models/manifest.yaml) and what of it is installed here."""
+"""The model manifest (vpatient/data/models/manifest.yaml) and what of it is installed here."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 from pydantic import Field
 
 from vpatient.persona.schema import Strict
+from vpatient.shipped import MANIFEST
 from vpatient.yamlfile import load_model
-
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.yaml"
 
 
 class ModelEntry(Strict):

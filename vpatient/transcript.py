@@ -9,12 +9,14 @@ Extra fields are kept on read and written back. `start`/`end` are optional secon
 from __future__ import annotations
 
 import json
-import os
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vpatient.errors import TranscriptError
+from vpatient.errors import PathError, TranscriptError
+from vpatient.files import read_text, write_private
+from vpatient.terminal import finite
 
 Role = Literal["learner", "patient"]
 ROLES = ("learner", "patient")
@@ -62,8 +64,22 @@ def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TranscriptError(f"{where}: must be a number of seconds (got {value!r})")
-    return float(value)
+        raise TranscriptError(f"{where}: must be a number of seconds (got {_short(value)})")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise TranscriptError(f"{where}: must be a finite number of seconds (got {_short(value)})")
+    return seconds
+
+
+def _short(value: Any) -> str:
+    """repr() of a value for a message, cut short (a transcript may hold anything)."""
+    text = (
+        repr(value) if not isinstance(value, int) or abs(value) < 10**50 else f"a {len(str(abs(value)))}-digit number"
+    )
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def from_json(data: Any, *, source: str = "transcript") -> Transcript:
@@ -77,10 +93,10 @@ def from_json(data: Any, *, source: str = "transcript") -> Transcript:
     if tid is None:
         tid = Path(source).stem
     if not isinstance(tid, (str, int)):
-        raise TranscriptError(f"{source}: id: must be a string (got {tid!r})")
+        raise TranscriptError(f"{source}: id: must be a string (got {_short(tid)})")
     persona = data.get("persona")
     if persona is not None and not isinstance(persona, str):
-        raise TranscriptError(f"{source}: persona: must be a string (got {persona!r})")
+        raise TranscriptError(f"{source}: persona: must be a string (got {_short(persona)})")
     turns: list[Turn] = []
     for i, raw in enumerate(turns_data):
         where = f"{source}: turns[{i}]"
@@ -88,10 +104,10 @@ def from_json(data: Any, *, source: str = "transcript") -> Transcript:
             raise TranscriptError(f"{where}: must be an object with 'role' and 'text'")
         role = raw.get("role")
         if role not in ROLES:
-            raise TranscriptError(f"{where}.role: {role!r} is not 'learner' or 'patient'")
+            raise TranscriptError(f"{where}.role: {_short(role)} is not 'learner' or 'patient'")
         text = raw.get("text")
         if not isinstance(text, str):
-            raise TranscriptError(f"{where}.text: missing or not a string (got {text!r})")
+            raise TranscriptError(f"{where}.text: missing or not a string (got {_short(text)})")
         start = _number(raw.get("start"), f"{where}.start")
         end = _number(raw.get("end"), f"{where}.end")
         if start is not None and end is not None and end < start:
@@ -102,21 +118,38 @@ def from_json(data: Any, *, source: str = "transcript") -> Transcript:
     return Transcript(id=str(tid), turns=turns, persona=persona, extra=extra)
 
 
-def load(path: str | Path) -> Transcript:
-    path = Path(path)
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; write a finite number")
+
+
+def loads(text: str, *, source: str = "transcript") -> Transcript:
+    """Decode and validate transcript JSON text; every problem is a TranscriptError naming `source`."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TranscriptError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
-    return from_json(data, source=str(path))
+        raise TranscriptError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise TranscriptError(f"{source}: nested too deeply to be a transcript; check the file") from exc
+    except ValueError as exc:  # NaN/Infinity, or an integer with thousands of digits
+        raise TranscriptError(f"{source}: not a usable transcript ({exc}); check the file") from exc
+    try:
+        return from_json(data, source=source)
+    except RecursionError as exc:
+        raise TranscriptError(f"{source}: nested too deeply to be a transcript; check the file") from exc
+
+
+def load(path: str | Path) -> Transcript:
+    try:
+        text = read_text(path, what="transcript file")
+    except PathError as exc:
+        raise TranscriptError(str(exc)) from exc
+    return loads(text, source=str(path))
 
 
 def save(transcript: Transcript, path: str | Path) -> None:
-    """Write atomically (temp file + rename), so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(transcript.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write atomically (temp file + rename, so a crash never leaves half a file), readable by the owner only."""
+    try:
+        text = json.dumps(transcript.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:  # a NaN in some meta field: write it as null rather than invalid JSON
+        text = json.dumps(finite(transcript.to_json()), indent=2, ensure_ascii=False) + "\n"
+    write_private(path, text, what="transcript file")

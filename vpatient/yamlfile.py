@@ -16,10 +16,20 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from vpatient.errors import FileProblemError, Problem
+from vpatient.errors import FileProblemError, PathError, Problem
+from vpatient.files import read_text
 
 MAX_BYTES = 1_000_000
 """Faculty files larger than this are refused (a persona is a few tens of kilobytes)."""
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists accepted (a persona needs about six levels)."""
+_OPEN = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -115,20 +125,12 @@ Check = Callable[[Any], list[tuple[Loc, str]]]
 
 def load_model(path: str | Path, model: type[M], *, what: str = "file", check: Check | None = None) -> M:
     """Load a YAML file into `model`; raise FileProblemError listing every problem with its line."""
-    path = Path(path)
     name = str(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise FileProblemError([Problem(name, 0, "", f"cannot read {what}: {exc.strerror}")]) from exc
-    if size > MAX_BYTES:
-        raise FileProblemError(
-            [Problem(name, 0, "", f"{what} is {size} bytes; the limit is {MAX_BYTES}: split or trim it")]
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileProblemError([Problem(name, 0, "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")]) from exc
+        text = read_text(path, what=what, limit=MAX_BYTES)
+    except PathError as exc:
+        message = str(exc).removeprefix(f"{name}: ")
+        raise FileProblemError([Problem(name, 0, "", message)]) from exc
     return parse_model(text, model, name=name, what=what, check=check)
 
 
@@ -139,7 +141,14 @@ def parse_model(
     if not text.strip():
         raise FileProblemError([Problem(name, 1, "", f"{what} is empty; start from an example in personas/")])
     try:
+        depth = 0
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            depth += isinstance(token, _OPEN) - isinstance(token, _CLOSE)
+            if depth > MAX_DEPTH:
+                line = token.start_mark.line + 1
+                raise FileProblemError(
+                    [Problem(name, line, "", f"nested more than {MAX_DEPTH} levels deep; flatten the structure")]
+                )
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
                 line = token.start_mark.line + 1
                 raise FileProblemError(
@@ -163,6 +172,8 @@ def parse_model(
         ) from exc
     except yaml.YAMLError as exc:
         raise FileProblemError([Problem(name, 0, "", f"YAML error: {exc}")]) from exc
+    except RecursionError as exc:
+        raise FileProblemError([Problem(name, 0, "", "nested too deeply; flatten the structure")]) from exc
     if data is None or root is None:
         raise FileProblemError([Problem(name, 1, "", f"{what} holds no data (only comments?)")])
     if not isinstance(data, dict):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-PERSONAS = Path(__file__).resolve().parent.parent.parent / "personas"
+from vpatient.shipped import PERSONAS
 
 
 def _consultation(frontend: Any, persona: Any, stop: threading.Event, counts: dict[str, int]) -> None:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from vpatient.errors import FileProblemError, VPatientError
+from vpatient.terminal import printable
 
 from . import (
     bench_cmd,
@@ -49,10 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except FileProblemError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(printable(str(problem)), file=sys.stderr)
         return 2
     except VPatientError as exc:
-        print(f"vpatient: {exc}", file=sys.stderr)
+        print(printable(f"vpatient: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vpatient.errors import StoreError
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("chat", help="run a text consultation with a persona")
-    p.add_argument("--persona", required=True, metavar="FILE", help="persona YAML file")
+    p.add_argument(
+        "--persona", required=True, metavar="FILE_OR_ID", help="persona file, or the id of a shipped persona"
+    )
     p.add_argument("--script", metavar="FILE", help="learner utterances, one per line (no interaction)")
     p.add_argument("--out", metavar="FILE.json", help="write the transcript JSON here")
     p.add_argument(
@@ -53,27 +57,56 @@ def add_engine_options(p: Any) -> None:
     )
 
 
+def check_engine_options(args: Any) -> None:
+    """Refuse, before anything loads, LLM options that cannot work."""
+    from vpatient.errors import UsageError
+
+    if getattr(args, "engine", "scripted") != "llm":
+        return
+    if args.backend == "openai" and not args.endpoint:
+        raise UsageError("--backend openai needs --endpoint URL (e.g. http://127.0.0.1:8000/v1) and --model NAME")
+    if args.backend == "transformers" and not args.model:
+        raise UsageError("--backend transformers needs --model FOLDER (a local Hugging Face model folder)")
+    if not args.llm_timeout > 0:
+        raise UsageError(f"--llm-timeout must be a positive number of seconds (got {args.llm_timeout})")
+
+
 def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str = "session") -> Any:
     from vpatient.persona.engines import LLMOptions, build_engine
 
+    check_engine_options(args)
     opts = LLMOptions(backend=args.backend, model=args.model, endpoint=args.endpoint, timeout_s=args.llm_timeout)
     return build_engine(args.engine, persona, embedder, opts, session_id=session_id)
 
 
 def _lines(path: str) -> list[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    """The learner's lines of a script file (PathError when missing, a folder or not UTF-8)."""
+    from vpatient.files import read_text
+
+    text = read_text(path, what="script file")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def unsaved_path(session_id: str) -> Path:
+    """Where the transcript goes when the database failed and no --out was given."""
+    return Path(f"vpatient-unsaved-{session_id}.json")
 
 
 def chat(args: argparse.Namespace) -> int:
     from vpatient.consultation import Consultation
     from vpatient.embeddings import default_embedder
+    from vpatient.files import check_writable_file
     from vpatient.persona.loader import load_persona
+    from vpatient.shipped import persona_path
     from vpatient.store import Store
     from vpatient.transcript import save
 
+    args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     script = _lines(args.script) if args.script else None
+    if args.out:
+        check_writable_file(args.out, what="transcript file")
+    check_engine_options(args)
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
@@ -94,15 +127,23 @@ def chat(args: argparse.Namespace) -> int:
             reply = consult.turn(utterance)
             say(f"{name}: {reply.text}")
             sys.stdout.flush()
+            if consult.store_error is not None:
+                break  # nothing more can be stored: stop here, keep what was said
             if args.out:
                 save(consult.transcript, args.out)
     finally:
         consult.end()
         if hasattr(engine, "close"):
             engine.close()
-        if args.out:
-            save(consult.transcript, args.out)
-            say(f"\ntranscript written to {args.out}", file=sys.stderr)
+        out = args.out or (str(unsaved_path(consult.session_id)) if consult.store_error else None)
+        if out:
+            save(consult.transcript, out)
+            say(f"\ntranscript written to {out}", file=sys.stderr)
+    if consult.store_error is not None:
+        raise StoreError(
+            f"{consult.store_error}. The consultation stopped there; every turn, the last reply included, is in "
+            f"{out} (session {consult.session_id} is marked incomplete where the database allows)"
+        )
     if args.quiet:
         print(consult.session_id)
     else:
@@ -111,7 +152,10 @@ def chat(args: argparse.Namespace) -> int:
 
 
 def _interactive() -> Any:
+    """Lines typed (or piped) by the learner; a line that is not UTF-8 is skipped with a message."""
     prompt = "You: " if sys.stdin.isatty() else ""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # undecodable bytes reach us instead of ending the session
     while True:
         try:
             line = input(prompt).strip()
@@ -119,5 +163,8 @@ def _interactive() -> Any:
             return
         if line in ("/quit", "/exit"):
             return
+        if any("\udc80" <= ch <= "\udcff" for ch in line):
+            print("vpatient: that line is not UTF-8 text and was skipped; type it again", file=sys.stderr)
+            continue
         if line:
             yield line

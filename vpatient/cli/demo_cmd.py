@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from vpatient.shipped import DEFAULT_PERSONA, persona_path
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="run a scripted consultation with the default persona and store it")
-    p.add_argument("--persona", default=str(ROOT / "personas" / "chest_pain_exertional.yaml"), metavar="FILE")
+    p.add_argument(
+        "--persona",
+        default=str(DEFAULT_PERSONA),
+        metavar="FILE_OR_ID",
+        help="persona file, or the id of a shipped persona (default: chest_pain_exertional)",
+    )
     p.add_argument(
         "--script", default=None, metavar="FILE", help="learner utterances (default: personas/scripts/<persona id>.txt)"
     )
@@ -56,6 +61,7 @@ def demo(args: argparse.Namespace) -> int:
     from vpatient.cli.chat_cmd import chat
     from vpatient.persona.loader import load_persona
 
+    args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     script = args.script or str(Path(args.persona).parent / "scripts" / f"{persona.id}.txt")
     out = Path(args.out_dir) / "transcript.json"
@@ -70,12 +76,14 @@ def demo(args: argparse.Namespace) -> int:
     from vpatient.embeddings import default_embedder
     from vpatient.grading.grader import Grader
     from vpatient.grading.report import html_report, text_summary, write_text
-    from vpatient.grading.rubric import load_rubric
+    from vpatient.grading.rubric import load_rubric, resolve
+    from vpatient.terminal import finite
 
     rubric = load_rubric(persona.scenario)
+    print(f"rubric {rubric.id}: {resolve(persona.scenario)}", file=sys.stderr)
     t = tjson.load(out)
     grade = Grader(rubric, default_embedder()).grade(t)
-    write_text(out.parent / "grade.json", json.dumps(grade.to_json(), indent=2) + "\n")
+    write_text(out.parent / "grade.json", json.dumps(finite(grade.to_json()), indent=2) + "\n")
     write_text(out.parent / "report.html", html_report(grade, t, rubric))
     print("\n" + text_summary(grade))
     print(f"\nin {out.parent}/: transcript.json, grade.json, report.html (and for voice: timings.json, audio)")

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vpatient.errors import TranscriptError
+from vpatient.errors import VPatientError
+from vpatient.terminal import finite, printable
 
 
 def register(sub: Any) -> None:
@@ -32,46 +33,60 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=grade)
 
 
-def _html_path(base: str, transcript_id: str, several: bool) -> Path:
+def _html_path(base: str, transcript_id: str, several: bool, used: set[Path] | None = None) -> Path:
+    """OUT.html, or OUT-<id>.html per transcript; ids that map to the same name get -2, -3... (never overwrite)."""
     path = Path(base)
     if not several:
         return path
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in transcript_id)
-    return path.with_name(f"{path.stem}-{safe}{path.suffix or '.html'}")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in transcript_id)[:100]
+    out = path.with_name(f"{path.stem}-{safe}{path.suffix or '.html'}")
+    n = 2
+    while used is not None and out in used:
+        out = path.with_name(f"{path.stem}-{safe}-{n}{path.suffix or '.html'}")
+        n += 1
+    if used is not None:
+        used.add(out)
+    return out
 
 
 def grade(args: argparse.Namespace) -> int:
+    from vpatient.files import check_writable_file
     from vpatient.grading.grader import Grader
     from vpatient.grading.report import csv_report, html_report, text_summary, write_text
-    from vpatient.grading.rubric import load_rubric
+    from vpatient.grading.rubric import load_rubric, resolve
     from vpatient.transcript import load
 
+    for option, value in (("--html", args.html), ("--csv", args.csv)):
+        if value:
+            check_writable_file(value, what=f"{option} report")
     rubric = load_rubric(args.rubric)
+    print(printable(f"rubric {rubric.id}: {resolve(args.rubric)}"), file=sys.stderr)  # which file was used
     grader = Grader(rubric)
     several = len(args.transcripts) > 1
     grades = []
     failed = 0
+    used: set[Path] = set()
     for path in args.transcripts:
-        try:
+        try:  # each file gets its own error; the others are graded
             transcript = load(path)
-        except TranscriptError as exc:
-            print(f"vpatient: {exc}", file=sys.stderr)
+            g = grader.grade(transcript)
+            grades.append(g)
+            for warning in g.warnings:
+                print(printable(f"{path}: warning: {warning}"), file=sys.stderr)
+            if args.html:
+                out = _html_path(args.html, g.transcript, several, used)
+                write_text(out, html_report(g, transcript, rubric))
+                print(printable(f"wrote {out}"), file=sys.stderr)
+        except VPatientError as exc:
+            print(printable(f"vpatient: {exc}"), file=sys.stderr)
             failed += 1
             continue
-        g = grader.grade(transcript)
-        grades.append(g)
-        for warning in g.warnings:
-            print(f"{path}: warning: {warning}", file=sys.stderr)
-        if args.html:
-            out = _html_path(args.html, g.transcript, several)
-            write_text(out, html_report(g, transcript, rubric))
-            print(f"wrote {out}", file=sys.stderr)
         if not (args.json or args.html or args.csv):
-            print(text_summary(g))
+            print(printable(text_summary(g)))
     if args.json:
         payload: Any = [g.to_json() for g in grades] if several else (grades[0].to_json() if grades else None)
         if payload is not None:
-            print(json.dumps(payload, indent=2, ensure_ascii=False))
+            print(json.dumps(finite(payload), indent=2, ensure_ascii=False))
     if args.csv:
         write_text(args.csv, csv_report(grades, rubric))
         print(f"wrote {args.csv} ({len(grades)} rows)", file=sys.stderr)

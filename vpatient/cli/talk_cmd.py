@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from vpatient.errors import StoreError
+from vpatient.shipped import DEFAULT_PERSONA, persona_path
 
 
 def register(sub: Any) -> None:
@@ -22,9 +23,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--persona",
-        default=str(ROOT / "personas" / "chest_pain_exertional.yaml"),
-        metavar="FILE",
-        help="persona YAML file (default: %(default)s)",
+        default=str(DEFAULT_PERSONA),
+        metavar="FILE_OR_ID",
+        help="persona file, or the id of a shipped persona (default: chest_pain_exertional)",
     )
     p.add_argument("--input-wav", nargs="+", metavar="WAV", help="learner utterances, one file per turn")
     p.add_argument(
@@ -36,6 +37,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out-dir", default="out/talk", metavar="DIR", help="where audio, transcript and timings go")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store")
     p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: packaged tiny.en)")
+    p.add_argument(
+        "--stt-download",
+        action="store_true",
+        help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
+    )
     p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
     p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
@@ -52,15 +58,11 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=talk)
 
 
-def _lines(path: str) -> list[str]:
-    text = Path(path).read_text(encoding="utf-8")
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-
-
 def talk(args: argparse.Namespace) -> int:
-    from vpatient.cli.chat_cmd import engine_from_args
+    from vpatient.cli.chat_cmd import _lines, check_engine_options, engine_from_args
     from vpatient.consultation import Consultation
     from vpatient.embeddings import default_embedder
+    from vpatient.files import private_dir
     from vpatient.persona.loader import load_persona
     from vpatient.pipeline.session import VoiceSession, write_outputs
     from vpatient.speech.devices import find_devices
@@ -69,8 +71,10 @@ def talk(args: argparse.Namespace) -> int:
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
+    args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
-    out_dir = Path(args.out_dir)
+    check_engine_options(args)
+    out_dir = private_dir(args.out_dir)
     files: list[str] = list(args.input_wav or [])
     live = not files and not args.script
     if live:
@@ -91,12 +95,16 @@ def talk(args: argparse.Namespace) -> int:
         voice = learner_voices(tts.name)[0]
         files += [str(p) for p in synthesise_utterances(_lines(args.script), out_dir / "learner_input", voice)]
         print(f"learner audio synthesised with {voice.name} (patient: {tts.name})", file=sys.stderr)
-    stt = WhisperSTT(args.stt_model, threads=args.threads, vocabulary=persona_vocabulary(persona))
+    stt = WhisperSTT(
+        args.stt_model,
+        threads=args.threads,
+        vocabulary=persona_vocabulary(persona),
+        allow_download=getattr(args, "stt_download", False),
+    )
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
     name = persona.identity.name
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     def show(msg: Any) -> None:
         from vpatient.pipeline.messages import PatientText, TurnDone, UserText
@@ -135,13 +143,14 @@ def talk(args: argparse.Namespace) -> int:
         on_message=show,
     )
     print(f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name})", file=sys.stderr)
+    from vpatient.pipeline.session import SessionResult
+
+    result = SessionResult([], [])
     try:
         runner = _live(session) if live else session.run_files(files, realtime=not args.fast)
         try:
             result = asyncio.run(runner)
         except KeyboardInterrupt:  # Ctrl-C ends a live consultation; keep what was said
-            from vpatient.pipeline.session import SessionResult
-
             result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
     finally:
         consult.end()
@@ -151,8 +160,15 @@ def talk(args: argparse.Namespace) -> int:
             sink.close()
         if avatar is not None:
             avatar.close()
-    transcript, timings = write_outputs(consult, result, out_dir)
+        if not result.metrics and not result.errors:  # the run itself failed: keep what the session saw
+            result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
+        transcript, timings = write_outputs(consult, result, out_dir)
     print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
+    if consult.store_error is not None:
+        raise StoreError(
+            f"{consult.store_error}. Every turn is in {transcript} (session {consult.session_id} is marked "
+            "incomplete where the database allows)"
+        )
     print(
         f"transcript {transcript}, timings {timings}, audio in {out_dir}; session {consult.session_id} "
         f"stored in {store.url}",

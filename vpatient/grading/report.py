@@ -10,8 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from vpatient.files import write_private
 from vpatient.grading.grader import Grade
 from vpatient.grading.schema import Rubric
+from vpatient.terminal import spreadsheet_cell
 from vpatient.transcript import Transcript
 
 _CSS = """
@@ -172,18 +174,17 @@ def csv_report(grades: Sequence[Grade], rubric: Rubric) -> str:
     w.writerow(["transcript", "rubric", "score", "max_score", "percent", "passed", *ids, "warnings"])
     for g in grades:
         met = {i.id: int(i.met) for i in g.items}
-        w.writerow(
-            [
-                g.transcript,
-                g.rubric,
-                g.score,
-                g.max_score,
-                g.percent,
-                int(g.passed),
-                *(met.get(i, "") for i in ids),
-                "; ".join(g.warnings),
-            ]
-        )
+        row = [
+            g.transcript,
+            g.rubric,
+            g.score,
+            g.max_score,
+            g.percent,
+            int(g.passed),
+            *(met.get(i, "") for i in ids),
+            "; ".join(g.warnings),
+        ]
+        w.writerow([spreadsheet_cell(cell) for cell in row])  # ids come from transcript files: no formulas
     return buf.getvalue()
 
 
@@ -200,6 +201,5 @@ def text_summary(grade: Grade) -> str:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    """Write a report atomically, readable by the owner only (it quotes the consultation)."""
+    write_private(path, text, what="report file")

@@ -11,7 +11,9 @@ from vpatient.grading.schema import Evidence, Kind, Rubric
 from vpatient.yamlfile import Loc, load_model
 
 RUBRIC_DIRS_ENV = "VPATIENT_RUBRICS"
-"""Extra folders (os.pathsep-separated) searched for `<id>.yaml` before the shipped rubrics."""
+"""Extra folders (os.pathsep-separated) searched for `<id>.yaml` before the shipped rubrics. A ./rubrics/
+folder in the working directory is not searched: it would silently replace the shipped rubric; give its
+path, or name it in VPATIENT_RUBRICS."""
 
 
 def _regex_problems(loc: Loc, ev: Evidence) -> list[tuple[Loc, str]]:
@@ -106,10 +108,11 @@ def load_rubric_file(path: str | Path) -> Rubric:
 
 
 def rubric_dirs() -> list[Path]:
-    """Where rubric ids are looked up: $VPATIENT_RUBRICS, ./rubrics, then the project's shipped rubrics/."""
+    """Where rubric ids are looked up: $VPATIENT_RUBRICS (when the user asks for it), then the shipped rubrics."""
+    from vpatient.shipped import RUBRICS
+
     dirs = [Path(p) for p in os.environ.get(RUBRIC_DIRS_ENV, "").split(os.pathsep) if p]
-    dirs.append(Path.cwd() / "rubrics")
-    dirs.append(Path(__file__).resolve().parents[2] / "rubrics")
+    dirs.append(RUBRICS)
     out: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:

@@ -11,8 +11,7 @@ from vpatient.embeddings import default_embedder
 from vpatient.persona.engine import ScriptedEngine
 from vpatient.persona.fidelity import load_questions
 from vpatient.persona.loader import load_persona
-
-PERSONAS = Path(__file__).resolve().parent.parent.parent / "personas"
+from vpatient.shipped import PERSONAS
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from vpatient import patterns
 from vpatient.persona.schema import Persona, Statement, Tier
 from vpatient.yamlfile import Loc, load_model
 
@@ -20,8 +21,57 @@ def _located_statements(p: Persona) -> list[tuple[Loc, Statement]]:
     return out
 
 
+def _circular(located: list[tuple[Loc, Statement]]) -> list[tuple[Loc, str]]:
+    """Statements whose `requires` lead back to themselves (so none of them can ever be told)."""
+    requires = {s.id: [r for r in s.requires if r != s.id] for _loc, s in located}
+    problems: list[tuple[Loc, str]] = []
+    for loc, s in located:
+        path, stack, seen = [s.id], [(r, [s.id, r]) for r in requires.get(s.id, [])], set()
+        while stack:
+            node, path = stack.pop()
+            if node == s.id:
+                problems.append(
+                    (
+                        (*loc, "requires"),
+                        f"circular requires ({' -> '.join(path)}): none of these can ever be told; "
+                        "remove one of the requirements",
+                    )
+                )
+                break
+            if node not in seen:
+                seen.add(node)
+                stack += [(r, [*path, r]) for r in requires.get(node, [])]
+    return problems
+
+
+def _text_problems(p: Persona, located: list[tuple[Loc, Statement]]) -> list[tuple[Loc, str]]:
+    """Blank words (the patient would say nothing) and unusable keywords or news terms."""
+    problems: list[tuple[Loc, str]] = []
+    for loc, s in located:
+        if not s.says.strip():
+            problems.append(((*loc, "says"), "blank: write what the patient says"))
+        if s.deflection is not None and not s.deflection.strip():
+            problems.append(((*loc, "deflection"), "blank: write what the patient says instead, or remove it"))
+        for i, keyword in enumerate(s.keywords):
+            problem = patterns.check(keyword)
+            if problem:
+                problems.append(((*loc, "keywords", i), f"{keyword!r}: {problem}"))
+    if not p.opening_line.strip():
+        problems.append((("opening_line",), "blank: write what the patient says when first invited to speak"))
+    if p.bad_news is not None:
+        for i, term in enumerate(p.bad_news.news_terms):
+            if not term.strip():
+                problems.append(
+                    (("bad_news", "news_terms", i), "empty term: it would count every line as the news; remove it")
+                )
+        if not p.bad_news.reactions.to_news.strip():
+            problems.append((("bad_news", "reactions", "to_news"), "blank: write the patient's first words"))
+    return problems
+
+
 def check_persona(p: Persona) -> list[tuple[Loc, str]]:
-    """Problems that span fields: duplicate ids, dangling references, unreachable statements."""
+    """Problems that span fields: duplicate ids, dangling or circular references, unreachable statements,
+    blank words, and keywords that are not usable patterns (vpatient.patterns.check)."""
     problems: list[tuple[Loc, str]] = []
     located = _located_statements(p)
     first: dict[str, Loc] = {}
@@ -54,6 +104,8 @@ def check_persona(p: Persona) -> list[tuple[Loc, str]]:
             problems.append((("culture", "reluctant_to_say", i), f"unknown id '{ref}'; use a statement id"))
     if p.bad_news is None and p.scenario == "breaking_bad_news":
         problems.append((("scenario",), "a breaking_bad_news persona needs a bad_news block; add one"))
+    problems += _circular(located)
+    problems += _text_problems(p, located)
     return problems
 
 

@@ -160,11 +160,13 @@ class VoiceSession:
                     if block.size < FRAME:
                         block = np.concatenate([block, np.zeros(FRAME - block.size, dtype=np.float32)])
                     await feed(block)
-                # silence until the reply is out (or nothing was heard)
+                # silence until the reply is out (or nothing was heard). The time limit is wall-clock time:
+                # with --fast, stream seconds run far faster than the stages answer.
                 waited = 0.0
                 budget = (self.endpoint.hesitant_silence_ms + 1000) / 1000.0
                 done: TurnDone | None = None
-                while waited < turn_timeout_s:
+                give_up = time.perf_counter() + turn_timeout_s
+                while time.perf_counter() < give_up:
                     await feed(silence)
                     waited += chunk_s
                     while not self._done.empty():
@@ -220,12 +222,11 @@ class VoiceSession:
 
 
 def write_outputs(consult: Consultation, result: SessionResult, out_dir: Path) -> tuple[Path, Path]:
+    from vpatient.files import write_private
     from vpatient.transcript import save
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     transcript = out_dir / "transcript.json"
     consult.transcript.extra["errors"] = result.errors
     save(consult.transcript, str(transcript))
-    timings = out_dir / "timings.json"
-    timings.write_text(json.dumps(result.timings_json(), indent=2) + "\n", encoding="utf-8")
+    timings = write_private(out_dir / "timings.json", json.dumps(result.timings_json(), indent=2) + "\n")
     return transcript, timings

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-PERSONA = ROOT / "personas" / "chest_pain_exertional.yaml"
+from vpatient.shipped import DEFAULT_PERSONA as PERSONA
 
 LEARNER_QUESTIONS = [
     "Hello, I'm Doctor Patel, one of the GPs. Can I check your name and date of birth?",

@@ -6,11 +6,12 @@ The persona's own vocabulary (names, drugs, places) is passed to the recogniser 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from vpatient.errors import ModelUnavailableError
+from vpatient.errors import ModelUnavailableError, UsageError
 from vpatient.persona.schema import Persona
 from vpatient.speech import INSTALL_HINT
 
@@ -41,7 +42,15 @@ class WhisperSTT:
         threads: int = 2,
         beam_size: int = 1,
         vocabulary: list[str] | None = None,
+        allow_download: bool = False,
     ):
+        """`model`: a CTranslate2 Whisper model folder. A model hub name (e.g. small.en) is fetched from the
+        network only with `allow_download`; vpatient makes no network call unless asked."""
+        if model is not None and not allow_download and not Path(model).expanduser().is_dir():
+            raise UsageError(
+                f"--stt-model {model}: no such folder; give the path of a CTranslate2 Whisper model folder, or add "
+                "--stt-download to let faster-whisper fetch a model of that name from the Hugging Face hub"
+            )
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
@@ -52,7 +61,9 @@ class WhisperSTT:
         self.beam_size = beam_size
         self.hotwords = ", ".join(vocabulary or []) or None
         try:
-            self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+            self._model = WhisperModel(
+                str(path), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=not allow_download
+            )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelUnavailableError(
                 f"cannot load the Whisper model at {path}: {exc}; give a CTranslate2 Whisper model folder"

@@ -2,20 +2,29 @@
 
 Every turn is committed on its own before the conversation moves on, so a killed process loses at most
 the turn in flight. The schema is created and upgraded by Alembic migrations shipped in the package.
+
+This module is the adapter boundary of the database: every SQLAlchemy or driver error is mapped to a
+`StoreError` that names the database (password masked), what failed and the fix. URLs that would lose
+sessions (empty, in-memory SQLite) or cannot store them (read-only SQLite) are refused. On SQLite every
+transaction is a real one (DDL included) and writers take the write lock when they begin, so two first
+starts cannot race to create the schema and a kill during the first migration leaves nothing behind.
+A SQLite file created here is readable by its owner only.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import create_engine, event, func, make_url, select, text
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vpatient.errors import StoreError
@@ -25,12 +34,91 @@ from vpatient.transcript import Transcript, Turn
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+SQLITE_OPTIONS = {"timeout"}
+"""SQLite URL options the store accepts (others, like ?mode=ro, would be ignored or lose sessions)."""
+
+
 def default_url() -> str:
-    """VPATIENT_DB if set, else a SQLite file in the user's data folder."""
-    if os.environ.get("VPATIENT_DB"):
+    """VPATIENT_DB if set (an empty value is refused by Store), else a SQLite file in the user's data folder."""
+    if "VPATIENT_DB" in os.environ:
         return os.environ["VPATIENT_DB"]
     base = Path(os.environ.get("XDG_DATA_HOME", os.path.expanduser("~/.local/share"))) / "vpatient"
     return f"sqlite:///{base / 'vpatient.db'}"
+
+
+def masked(url: str | URL) -> str:
+    """The URL with its password replaced by ***, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return "<unparsable URL>"
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL of a usable session store; StoreError for URLs that would lose or refuse sessions.
+
+    `~` in a SQLite path is expanded (sqlite:///~/vpatient.db).
+    """
+    example = "sqlite:///~/vpatient.db"
+    if not url.strip():
+        raise StoreError(
+            "the database URL is empty (is VPATIENT_DB or --db set to an empty value?); unset VPATIENT_DB to use "
+            f"the default SQLite file, or give one such as {example}"
+        )
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(
+            f"{masked(url)!r} is not a database URL ({exc}); give one such as {example} or "
+            "postgresql+psycopg://user@host/vpatient"
+        ) from exc
+    if parsed.get_backend_name() != "sqlite":
+        return parsed
+    database = parsed.database or ""
+    query = dict(parsed.query)
+    if database in ("", ":memory:") or query.get("mode") == "memory" or database.startswith("file::memory:"):
+        raise StoreError(
+            f"{masked(parsed)!r} is an in-memory SQLite database: every session would be lost when vpatient "
+            f"exits; give a file, such as {example}"
+        )
+    unknown = sorted(set(query) - SQLITE_OPTIONS)
+    if unknown:
+        what = "a read-only database cannot store sessions" if query.get("mode") == "ro" else "not supported"
+        raise StoreError(
+            f"{masked(parsed)!r}: the SQLite option(s) {', '.join(unknown)} are {what}; remove "
+            f"'?{'&'.join(f'{k}={query[k]}' for k in unknown)}' from the URL"
+        )
+    if database.startswith("~"):
+        parsed = parsed.set(database=os.path.expanduser(database))
+    return parsed
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by the owner only, before SQLite does."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message (without SQLAlchemy's SQL echo and background link) and the fix."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    msg = lines[0] if lines else type(exc).__name__
+    low = msg.lower()
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        fix = "the database file or its folder is read-only; make both writable or give another --db"
+    elif "disk" in low and "full" in low:
+        fix = "the disk is full; free some space or give a database on another disk with --db"
+    elif "locked" in low or "busy" in low:
+        fix = "another process holds the database; try again in a moment"
+    elif "unable to open" in low:
+        fix = "check that the folder exists and is writable, or give another --db"
+    elif "password" in low or "authentication" in low:
+        fix = "check the user name and password in the URL"
+    else:
+        fix = "check the URL and that the database is reachable"
+    return f"{msg}; {fix}"
 
 
 @dataclass(frozen=True)
@@ -49,11 +137,22 @@ class SessionInfo:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver would start transactions only before INSERT/UPDATE/DELETE, leaving DDL (the migrations)
+    # in autocommit; `_sqlite_begin` emits BEGIN itself instead (SQLAlchemy's documented recipe).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+WRITE = "vpatient_write"
+"""Execution option: this transaction writes, so take SQLite's write lock when it begins."""
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 def _now() -> datetime:
@@ -62,17 +161,36 @@ def _now() -> datetime:
 
 class Store:
     def __init__(self, url: str | None = None):
-        self.url = url or default_url()
-        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
-            Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        parsed = check_url(default_url() if url is None else url)
+        self.url = masked(parsed)
+        """The URL with the password masked: safe to print."""
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            if parsed.get_backend_name() == "sqlite" and parsed.database:
+                _private_sqlite_file(Path(parsed.database))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database file {parsed.database}: {exc.strerror}; check that its folder is "
+                "writable, or give another --db"
+            ) from exc
+        try:
+            self.engine: Engine = create_engine(parsed, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StoreError(f"cannot use database {self.url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(**{WRITE: True})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
         self.migrate()
+
+    @contextmanager
+    def _mapped(self, action: str) -> Iterator[None]:
+        """The adapter boundary: database errors become StoreError naming the database, the action and the fix."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot {action} in the session database {self.url}: {_reason(exc)}") from exc
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (creates it on a new database)."""
@@ -82,14 +200,18 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as conn:
+            # one transaction holding the write lock: a second first start waits, then finds the schema
+            with self._writer.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open or migrate database {self.url!r}: {exc}") from exc
+            raise StoreError(f"cannot open or migrate the session database {self.url}: {_reason(exc)}") from exc
 
     def _db(self) -> Session:
         return self._sessions()
+
+    def _write(self) -> Session:
+        return self._write_sessions()
 
     # ------------------------------------------------------------------ writing
     def start_session(
@@ -102,7 +224,7 @@ class Store:
         meta: dict[str, Any] | None = None,
     ) -> str:
         sid = uuid.uuid4().hex[:12]
-        with self._db() as db, db.begin():
+        with self._mapped("start a session"), self._write() as db, db.begin():
             db.add(
                 SessionRow(
                     id=sid,
@@ -130,7 +252,7 @@ class Store:
         """Append a turn and commit it; returns its position in the session."""
         if role not in ("learner", "patient"):
             raise StoreError(f"role {role!r} is not 'learner' or 'patient'")
-        with self._db() as db, db.begin():
+        with self._mapped(f"store a {role} turn"), self._write() as db, db.begin():
             if db.get(SessionRow, session_id) is None:
                 raise StoreError(f"no session {session_id!r}")
             idx = db.scalar(select(func.count()).select_from(TurnRow).where(TurnRow.session_id == session_id)) or 0
@@ -148,18 +270,19 @@ class Store:
             )
         return idx
 
-    def end_session(self, session_id: str) -> None:
-        with self._db() as db, db.begin():
+    def end_session(self, session_id: str, status: str = "ended") -> None:
+        """Mark the session finished: `ended`, or `incomplete` when some of its turns could not be stored."""
+        with self._mapped("end the session"), self._write() as db, db.begin():
             row = db.get(SessionRow, session_id)
             if row is None:
                 raise StoreError(f"no session {session_id!r}")
-            row.status = "ended"
+            row.status = status
             row.ended_at = _now()
 
     # ------------------------------------------------------------------ reading
     def sessions(self) -> list[SessionInfo]:
         counts = select(TurnRow.session_id, func.count().label("n")).group_by(TurnRow.session_id).subquery()
-        with self._db() as db:
+        with self._mapped("list sessions"), self._db() as db:
             rows = db.execute(
                 select(SessionRow, counts.c.n)
                 .outerjoin(counts, counts.c.session_id == SessionRow.id)
@@ -180,10 +303,12 @@ class Store:
         ]
 
     def transcript(self, session_id: str) -> Transcript:
-        with self._db() as db:
+        """The session with this id or unique id prefix (taken literally: % and _ are not wildcards)."""
+        with self._mapped("read a session"), self._db() as db:
             row = db.get(SessionRow, session_id)
             if row is None:
-                matches = db.scalars(select(SessionRow).where(SessionRow.id.startswith(session_id))).all()
+                prefix = SessionRow.id.startswith(session_id, autoescape=True)
+                matches = db.scalars(select(SessionRow).where(prefix)).all() if session_id else []
                 if len(matches) != 1:
                     raise StoreError(f"no session {session_id!r}; `vpatient sessions list` shows the ids")
                 row = matches[0]
@@ -205,7 +330,7 @@ class Store:
 
     def integrity_ok(self) -> bool:
         """SQLite's integrity check (other databases: a round trip)."""
-        with self.engine.connect() as conn:
+        with self._mapped("check the database"), self.engine.connect() as conn:
             if self.engine.dialect.name == "sqlite":
                 return bool(conn.execute(text("PRAGMA integrity_check")).scalar() == "ok")
             conn.execute(text("SELECT 1"))
