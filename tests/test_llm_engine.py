@@ -11,7 +11,7 @@ from vpatient.inference.fake import FakeStreamRunner
 from vpatient.inference.types import GenerationRequest
 from vpatient.persona.grounding import Grounding
 from vpatient.persona.guard import Guard
-from vpatient.persona.llm_engine import LLMEngine, system_prompt, user_prompt
+from vpatient.persona.llm_engine import LLMEngine, chat_messages, system_prompt
 from vpatient.persona.loader import load_persona
 
 MINI = Path(__file__).parent / "data" / "mini_bad_news.yaml"
@@ -64,16 +64,18 @@ def test_prompt_holds_only_eligible_facts(chest_pain, embedder) -> None:  # type
 
     engine = ScriptedEngine(chest_pain, embedder)
     plan = engine.plan("Do you smoke?")
-    prompt = system_prompt(chest_pain, "anxious") + user_prompt("Do you smoke?", plan, [])
+    prompt = system_prompt(chest_pain, "anxious", plan)
     assert "I smoke about fifteen a day" in prompt
     assert "Robert Hale, 58, Bus driver" in prompt and "You feel anxious" in prompt
+    assert "in the first person" in prompt and "Never say 'the patient'" in prompt
+    assert "not sure, or no" in prompt
     hidden = [s.says for s in chest_pain.statements() if s.id != "smoking_history"]
     assert not any(h in prompt for h in hidden)
 
 
 def _engine(persona, embedder, reply, **kw):  # type: ignore[no-untyped-def]
     core = InferenceCore(FakeStreamRunner(reply, **kw))
-    return LLMEngine(persona, embedder, core, backend_name="fake", timeout_s=3)
+    return LLMEngine(persona, embedder, core, backend_name="fake", timeout_s=3, own_core=True)
 
 
 def test_rephrased_reply_that_passes_is_spoken(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +117,7 @@ def test_backend_dying_mid_generation_never_loses_the_turn(chest_pain, embedder)
 
 def test_slow_backend_times_out_to_the_scripted_reply(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
     core = InferenceCore(FakeStreamRunner(lambda r: "word " * 200, token_delay_s=0.05))
-    eng = LLMEngine(chest_pain, embedder, core, backend_name="fake", timeout_s=0.5)
+    eng = LLMEngine(chest_pain, embedder, core, backend_name="fake", timeout_s=0.5, own_core=True)
     try:
         r = eng.respond("Do you smoke?")
     finally:
@@ -166,6 +168,7 @@ def test_real_smollm2_never_leaks(embedder) -> None:  # type: ignore[no-untyped-
 
 
 def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Facts and plan in the system prompt; real history as user/assistant turns; the learner's words last."""
     seen: list[GenerationRequest] = []
 
     def reply(req: GenerationRequest) -> str:
@@ -173,13 +176,26 @@ def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped
         return "No allergies that I know of."
 
     eng = _engine(chest_pain, embedder, reply)
+    eng.session_id = "session-42"
     try:
         eng.respond("Any allergies?")
+        eng.respond("Do you smoke?")
     finally:
         eng.close()
-    [req] = seen
-    assert [m.role for m in req.messages] == ["system", "user"]
-    assert req.messages[1].content.endswith("WHAT YOU SAY: No allergies that I know of.\nYour reply:")
+    req = seen[-1]
+    assert req.session_id == "session-42"
+    assert [m.role for m in req.messages] == ["system", "user", "assistant", "user"]
+    assert "I smoke about fifteen a day" in req.messages[0].content
+    assert [m.content for m in req.messages[1:]] == ["Any allergies?", "No allergies that I know of.", "Do you smoke?"]
+
+
+def test_chat_messages_keep_a_short_history(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.engine import ScriptedEngine
+
+    plan = ScriptedEngine(chest_pain, embedder).plan("Do you smoke?")
+    history = [(f"q{i}", f"a{i}") for i in range(6)]
+    msgs = chat_messages(chest_pain, "calm", plan, "Do you smoke?", history)
+    assert [m.content for m in msgs[1:]] == ["q3", "a3", "q4", "a4", "q5", "a5", "Do you smoke?"]
 
 
 def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -54,7 +54,7 @@ def add_engine_options(p: Any) -> None:
     )
 
 
-def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str = "session") -> Any:
+def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str | None = None) -> Any:
     from vpatient.persona.engines import LLMOptions, build_engine
 
     model = args.model
