@@ -44,8 +44,9 @@ _FEELING = (
     r"surprised|sad|angry|annoyed|frustrated|embarrassed|overwhelmed|grateful|lost|terrified)"
 )
 _CONVERSATIONAL_PHRASES = re.compile(
-    r"\b(?:oh|ah|aah|ahh|well|um|umm|erm|er|hmm|mm|right|okay|ok|alright|sure|of course|sorry|pardon|"
-    r"thanks|thank you(?: (?:so|very) much)?|thank you for (?:asking|that|explaining|listening|your time)|cheers|"
+    r"\b(?:(?:thank you|thanks) for (?:asking|that|explaining|listening|your time|seeing me|having me)|"
+    r"oh|ah|aah|ahh|well|um|umm|erm|er|hmm|mm|right|okay|ok|alright|sure|of course|sorry|pardon|"
+    r"thanks|thank you(?: (?:so|very) much)?|cheers|"
     r"hello|hi|hey|good (?:morning|afternoon|evening|day)|bye|goodbye|see you|take care|please|"
     r"nice to meet you|pleased to meet you|you too|me too|i see|i understand|i know|got it|fair enough|"
     r"that'?s (?:fine|okay|ok|alright|good|great|kind(?: of you)?|a relief|reassuring|nice|helpful|"
@@ -54,6 +55,7 @@ _CONVERSATIONAL_PHRASES = re.compile(
     r"i (?:do ?n[o']?t|don'?t|can'?t|cannot) (?:really )?(?:know|remember|recall|say|tell|think so)|"
     r"i (?:think|guess|suppose|hope) so|i hope not|not really|i don'?t think so|go on|what do you mean|"
     r"(?:i'?m|i am|i feel|i'?ve been|that makes me(?: feel)?|it makes me(?: feel)?) " + _FEELING + r"|"
+    r"to be honest|honestly|actually|really|i must say|if i'?m honest|you know|i mean|"
     r"how (?:are|about) you|and you|doctor|dr|doc|love|dear|mate|then|now|just|so|yes|yeah|yep|no|nope)\b",
     re.I,
 )
