@@ -244,6 +244,7 @@ def test_conversational_sentences_pass_without_a_fact(guard, sentence: str) -> N
         ("The patient smokes fifteen a day.", "out of character"),
         ("I went skiing in Austria and broke my wrist last winter.", "unsupported"),
         ("How can I help you today?", "out of character"),
+        ("No, no, no, no, no, no.", "repeats itself"),
     ],
 )
 def test_sentences_that_claim_are_checked(guard, sentence: str, reason: str) -> None:  # type: ignore[no-untyped-def]

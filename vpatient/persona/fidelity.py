@@ -6,7 +6,8 @@ must be told in the reply (`discloses`) and those that must not be told yet (`wi
 - leakage: statements told before their tier allows (listed in `withholds`, or of tier `never`);
 - contradictions: replies that conflict with a statement (polarity, numbers, drug names), or deny a
   symptom the persona has;
-- unsupported claims: reply sentences that no persona text supports;
+- unsupported claims: reply sentences that claim something no persona text supports (conversational
+  sentences such as greetings, thanks, feelings or questions back claim nothing);
 - in LLM mode: how replies were made (`llm`: all in the model's own words, each sentence passed the guard;
   `llm-partial`: the model's sentences then the scripted wording for what it left out or got wrong;
   `llm-fallback`: the scripted wording only) and the time per reply.
@@ -23,6 +24,7 @@ from pydantic import Field
 
 from vpatient.persona.engine import Reply
 from vpatient.persona.grounding import Grounding
+from vpatient.persona.guard import is_conversational
 from vpatient.persona.schema import Persona, Strict, Tier
 from vpatient.yamlfile import Loc, load_model
 
@@ -152,7 +154,9 @@ def run(
         wrongly_denied = [i for i in q.discloses if i in positive and i not in told]
         if denial in reply.text and wrongly_denied:
             conflicts.append(f"denied with {denial!r} though the persona has {', '.join(wrongly_denied)}")
-        unsupported = grounding.unsupported(reply.text)
+        # conversational sentences (greetings, thanks, feelings, questions back) claim nothing to support
+        names = [persona.identity.name]
+        unsupported = [u for u in grounding.unsupported(reply.text) if not is_conversational(u, names)]
         report.utterances += 1
         report.required += len(q.discloses)
         report.recalled += len(q.discloses) - len(missed)

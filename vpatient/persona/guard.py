@@ -132,6 +132,9 @@ class Guard:
         m = _OUT_OF_CHARACTER.search(text)
         if m:
             return Verdict(False, [f"out of character: {m.group(0)!r}"])
+        words = re.findall(r"[a-z']+", text.lower())
+        if words and max(words.count(w) for w in set(words)) > 3:
+            return Verdict(False, ["repeats itself"])
         allowed = set(eligible)
         told = self.grounding.told(text)
         reasons = [f"tells what is not eligible now: {i}" for i in told if i not in allowed]
