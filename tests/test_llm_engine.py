@@ -348,3 +348,14 @@ def test_the_voice_pipeline_speaks_each_guarded_sentence_as_it_comes(chest_pain,
     ]
     [reply] = stage.replies.values()
     assert reply.mode == "llm" and reply.disclosed == ["smoking_history"]
+
+
+def test_the_completion_never_repeats_a_close_paraphrase(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Seen with Qwen: a loose paraphrase (not enough to count as told) was followed by the same statement."""
+    eng = _engine(chest_pain, embedder, lambda r: "When I walk uphill or go up the stairs quickly, in the cold.")
+    try:
+        r = eng.respond("What sort of things set it off?")
+    finally:
+        eng.close()
+    assert r.mode in ("llm", "llm-partial"), r.meta
+    assert r.text.count("uphill") == 1, r.text

@@ -32,7 +32,7 @@ from vpatient.errors import VPatientError
 from vpatient.language.acts import sentences
 from vpatient.persona.engine import Reply, ReplyPlan, ScriptedEngine
 from vpatient.persona.grounding import Grounding
-from vpatient.persona.guard import Guard
+from vpatient.persona.guard import Guard, is_conversational
 from vpatient.persona.schema import Level, Persona
 
 HISTORY_TURNS = 3
@@ -41,6 +41,8 @@ MAX_SENTENCES = {Level.low: 2, Level.medium: 3, Level.high: 4}
 """The model's part of a reply stops after this many sentences, by talkativeness."""
 COVERED = 0.6
 """A sentence of the scripted wording (not a statement) counts as said when a spoken sentence is this close."""
+PARAPHRASED = 0.7
+"""A statement's sentence this close to a spoken sentence is not repeated by the completion."""
 NO_COMPLETION = ("small_talk", "clarify")
 """Plan kinds whose scripted wording is not appended when the model has said something that passed."""
 
@@ -330,18 +332,26 @@ class LLMEngine:
         for s in plan.statements:
             for unit in sentences(s.says):
                 owner.setdefault(unit, s.id)
-        others = [p for p in parts if p not in owner]
-        covered: set[str] = set()
+        names = [self.persona.identity.name]
+        # a greeting or thanks of the script is not worth adding after the model's words
+        others = [p for p in parts if p not in owner and not is_conversational(p, names)]
+        covered = {p for p in parts if p not in owner and p not in others}
         if others and plan.kind not in NO_COMPLETION:
             sims = self.guard.grounding.similarity(others, said)
-            covered = {p for i, p in enumerate(others) if sims[i].max() >= COVERED}
+            covered |= {p for i, p in enumerate(others) if sims[i].max() >= COVERED}
             if any(_HEDGE.search(s) for s in said):
                 covered |= {p for p in others if _HEDGE.search(p)}
+        # a statement's sentence the model has closely paraphrased is not said again (even when the
+        # paraphrase is too loose to count as telling it)
+        units = [p for p in parts if p in owner and owner[p] not in told]
+        if units:
+            sims = self.guard.grounding.similarity(units, said)
+            covered |= {p for i, p in enumerate(units) if sims[i].max() >= PARAPHRASED}
         out: list[str] = []
         for p in parts:
             sid = owner.get(p)
             if sid is not None:
-                if sid not in told:
+                if sid not in told and p not in covered:
                     out.append(p)
             elif plan.kind not in NO_COMPLETION and p not in covered:
                 out.append(p)
