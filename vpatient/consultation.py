@@ -50,6 +50,9 @@ class Consultation:
                 engine=self.engine.mode,
             )
         self.transcript = Transcript(id=self.session_id, persona=self.persona.id)
+        if hasattr(self.engine, "session_id"):
+            # the inference core sees the real session (its requests, and barge-in cancelling them)
+            self.engine.session_id = self.session_id
 
     def _keep(self, write: Callable[[], object]) -> None:
         if self.store_error is not None:

@@ -24,6 +24,8 @@ class ModelEntry(Strict):
     licence: str = Field(description="Licence of the weights and the package.")
     size_mb: float = Field(ge=0, description="Approximate download size.")
     notes: str = Field(default="", description="What it is used for.")
+    alias: str = Field(default="", description="Short name for --model (e.g. qwen).")
+    file: str = Field(default="", description="For models joined into the user's model folder: the file name there.")
 
 
 class Manifest(Strict):
@@ -42,7 +44,12 @@ def status(manifest_path: Path = MANIFEST) -> list[ModelStatus]:
     manifest = load_model(manifest_path, Manifest, what="model manifest")
     out: list[ModelStatus] = []
     for m in manifest.models:
-        if m.module:
+        if m.file:
+            from vpatient.model_install import models_dir
+
+            path = models_dir() / m.file
+            out.append(ModelStatus(m, path.is_file(), str(path) if path.is_file() else ""))
+        elif m.module:
             spec = importlib.util.find_spec(m.module)
             loc = ""
             if spec is not None:

@@ -45,7 +45,8 @@ def add_engine_options(p: Any) -> None:
     p.add_argument(
         "--model",
         metavar="PATH_OR_NAME",
-        help="llamacpp: a .gguf file; transformers: a local Hugging Face folder; openai: the model name",
+        help="llamacpp: 'qwen' (after `vpatient models install qwen`), 'smollm2' (the packaged default) or a "
+        ".gguf file; transformers: a local Hugging Face folder; openai: the model name",
     )
     p.add_argument("--endpoint", metavar="URL", help="openai backend: base URL, e.g. http://127.0.0.1:8000/v1")
     p.add_argument(
@@ -71,11 +72,16 @@ def check_engine_options(args: Any) -> None:
         raise UsageError(f"--llm-timeout must be a positive number of seconds (got {args.llm_timeout})")
 
 
-def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str = "session") -> Any:
+def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str | None = None) -> Any:
     from vpatient.persona.engines import LLMOptions, build_engine
 
     check_engine_options(args)
-    opts = LLMOptions(backend=args.backend, model=args.model, endpoint=args.endpoint, timeout_s=args.llm_timeout)
+    model = args.model
+    if args.engine == "llm" and args.backend == "llamacpp":
+        from vpatient.model_install import resolve_llm_model
+
+        model = resolve_llm_model(model)
+    opts = LLMOptions(backend=args.backend, model=model, endpoint=args.endpoint, timeout_s=args.llm_timeout)
     return build_engine(args.engine, persona, embedder, opts, session_id=session_id)
 
 

@@ -20,6 +20,7 @@ def register(sub: Any) -> None:
         help="question file(s), in the order of --persona (default: personas/questions/<id>.yaml beside each persona)",
     )
     f.add_argument("--json", action="store_true", help="print JSON (every turn included)")
+    f.add_argument("--limit", type=int, metavar="N", help="only the first N utterances of each question file")
     f.add_argument("--verbose", action="store_true", help="print every turn, not only the failures")
     from vpatient.cli.chat_cmd import add_engine_options
 
@@ -68,7 +69,7 @@ def fidelity(args: argparse.Namespace) -> int:
         for name in ["scripted", "llm"] if args.both else [args.engine]:
             engine = engine_from_args(argparse.Namespace(**{**vars(args), "engine": name}), persona, embedder)
             try:
-                reports.append(run(persona, questions, engine, grounding))
+                reports.append(run(persona, questions, engine, grounding, limit=args.limit))
             finally:
                 if hasattr(engine, "close"):
                     engine.close()
@@ -93,7 +94,11 @@ def fidelity(args: argparse.Namespace) -> int:
             f"unsupported {s['unsupported']}"
         )
         if s["engine"] != "scripted":
-            print(f"  replies: {s['reply_modes']} (rephrased {s['rephrased_rate']:.0%})")
+            print(
+                f"  replies: {s['reply_modes']} (all own words {s['rephrased_rate']:.0%}, own words at least in "
+                f"part {s['own_words_rate']:.0%}); time per reply: mean {s['ms_per_reply_mean'] / 1000:.1f} s, "
+                f"median {s['ms_per_reply_median'] / 1000:.1f} s"
+            )
             print(f"  fallbacks: {s['fallback_reasons']}")
         for i, t in enumerate(r.turns):
             bad = t.missed or t.leaked or t.conflicts or t.unsupported

@@ -1,4 +1,7 @@
-"""Build a persona engine by name: `scripted` (no LLM) or `llm` (grounded LLM with scripted fallback)."""
+"""Build a persona engine by name: `scripted` (no LLM) or `llm` (grounded LLM with scripted fallback).
+
+LLM engines of one process share one inference core per backend configuration (vpatient.inference.shared):
+a second session with the same model reuses the loaded model and its parallel slots."""
 
 from __future__ import annotations
 
@@ -22,17 +25,16 @@ class LLMOptions:
 
 
 def build_engine(
-    name: str, persona: Persona, embedder: Embedder, llm: LLMOptions | None = None, *, session_id: str = "session"
+    name: str, persona: Persona, embedder: Embedder, llm: LLMOptions | None = None, *, session_id: str | None = None
 ) -> ScriptedEngine | LLMEngine:
     if name == "scripted":
         return ScriptedEngine(persona, embedder)
     if name != "llm":
         raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")
-    from vpatient.inference import InferenceCore, create_backend
+    from vpatient.inference.shared import shared_core
 
     opts = llm or LLMOptions()
-    backend = create_backend(opts.backend, model=opts.model, endpoint=opts.endpoint)
-    core = InferenceCore(backend)
+    core = shared_core(opts.backend, model=opts.model, endpoint=opts.endpoint)  # one per process and model
     return LLMEngine(
         persona, embedder, core, backend_name=opts.backend, timeout_s=opts.timeout_s, session_id=session_id
     )

@@ -6,11 +6,16 @@ must be told in the reply (`discloses`) and those that must not be told yet (`wi
 - leakage: statements told before their tier allows (listed in `withholds`, or of tier `never`);
 - contradictions: replies that conflict with a statement (polarity, numbers, drug names), or deny a
   symptom the persona has;
-- unsupported claims: reply sentences that no persona text supports.
+- unsupported claims: reply sentences that claim something no persona text supports (conversational
+  sentences such as greetings, thanks, feelings or questions back claim nothing);
+- in LLM mode: how replies were made (`llm`: all in the model's own words, each sentence passed the guard;
+  `llm-partial`: the model's sentences then the scripted wording for what it left out or got wrong;
+  `llm-fallback`: the scripted wording only) and the time per reply.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +24,7 @@ from pydantic import Field
 
 from vpatient.persona.engine import Reply
 from vpatient.persona.grounding import Grounding
+from vpatient.persona.guard import is_conversational
 from vpatient.persona.schema import Persona, Strict, Tier
 from vpatient.yamlfile import Loc, load_model
 
@@ -69,6 +75,8 @@ class TurnResult:
     leaked: list[str]
     conflicts: list[str]
     unsupported: list[str]
+    mode: str = ""
+    ms: float = 0.0
 
 
 @dataclass
@@ -85,7 +93,9 @@ class FidelityReport:
     modes: dict[str, int] = field(default_factory=dict)
     """How replies were made: scripted, llm (rephrased, passed the guard), llm-fallback (guard/backend failed)."""
     reasons: dict[str, int] = field(default_factory=dict)
-    """Why LLM replies fell back (first reason of each)."""
+    """Why LLM replies fell back or were completed by the scripted wording (first reason of each)."""
+    ms: list[float] = field(default_factory=list)
+    """Time per reply (milliseconds)."""
 
     @property
     def recall(self) -> float:
@@ -107,6 +117,11 @@ class FidelityReport:
             "unsupported_rate": round(self.unsupported / self.utterances, 4) if self.utterances else 0.0,
             "reply_modes": self.modes,
             "rephrased_rate": round(self.modes.get("llm", 0) / self.utterances, 4) if self.utterances else 0.0,
+            "own_words_rate": round((self.modes.get("llm", 0) + self.modes.get("llm-partial", 0)) / self.utterances, 4)
+            if self.utterances
+            else 0.0,
+            "ms_per_reply_mean": round(sum(self.ms) / len(self.ms), 1) if self.ms else 0.0,
+            "ms_per_reply_median": round(sorted(self.ms)[len(self.ms) // 2], 1) if self.ms else 0.0,
             "fallback_reasons": dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])[:8]),
         }
 
@@ -114,15 +129,21 @@ class FidelityReport:
         return {**self.summary(), "turns": [asdict(t) for t in self.turns]}
 
 
-def run(persona: Persona, questions: QuestionFile, engine: Responder, grounding: Grounding) -> FidelityReport:
+def run(
+    persona: Persona, questions: QuestionFile, engine: Responder, grounding: Grounding, *, limit: int | None = None
+) -> FidelityReport:
     never = {s.id for s in persona.statements() if s.tier == Tier.never}
     positive = {f.id for f in persona.facts if not f.negative}
     denial = persona.unlisted.symptom
     report = FidelityReport(persona.id, engine.mode, 0, 0, 0, 0, 0, 0)
-    for q in questions.questions:
+    for q in questions.questions[:limit]:
+        t0 = time.perf_counter()
         reply = engine.respond(q.say)
+        ms = round((time.perf_counter() - t0) * 1000, 1)
+        report.ms.append(ms)
         report.modes[reply.mode] = report.modes.get(reply.mode, 0) + 1
-        why = reply.meta.get("llm", {}).get("fallback")
+        llm = reply.meta.get("llm", {})
+        why = llm.get("fallback") or llm.get("completed")
         if why:
             key = why.split(":")[0] if not why.startswith("guard") else "guard: " + why[7:].split(":")[0].split(" (")[0]
             report.reasons[key] = report.reasons.get(key, 0) + 1
@@ -133,12 +154,14 @@ def run(persona: Persona, questions: QuestionFile, engine: Responder, grounding:
         wrongly_denied = [i for i in q.discloses if i in positive and i not in told]
         if denial in reply.text and wrongly_denied:
             conflicts.append(f"denied with {denial!r} though the persona has {', '.join(wrongly_denied)}")
-        unsupported = grounding.unsupported(reply.text)
+        # conversational sentences (greetings, thanks, feelings, questions back) claim nothing to support
+        names = [persona.identity.name]
+        unsupported = [u for u in grounding.unsupported(reply.text) if not is_conversational(u, names)]
         report.utterances += 1
         report.required += len(q.discloses)
         report.recalled += len(q.discloses) - len(missed)
         report.leaks += len(leaked)
         report.contradictions += bool(conflicts)
         report.unsupported += bool(unsupported)
-        report.turns.append(TurnResult(q.say, reply.text, told, missed, leaked, conflicts, unsupported))
+        report.turns.append(TurnResult(q.say, reply.text, told, missed, leaked, conflicts, unsupported, reply.mode, ms))
     return report

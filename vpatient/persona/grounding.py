@@ -169,3 +169,17 @@ class Grounding:
         best = np.maximum((vecs @ self._unit_vecs.T).max(axis=1), (vecs @ self._other_vecs.T).max(axis=1))
         known = self._other_norm | {_norm(u) for _, u in self._units}
         return [s for s, b in zip(sents, best, strict=True) if b < self.SUPPORTED and _norm(s) not in known]
+
+    def nearest(self, sentence: str) -> tuple[Statement | None, float]:
+        """The statement a sentence is closest to, and how close (cosine)."""
+        if not _norm(sentence) or not self._units:
+            return None, 0.0
+        sims = self.embedder.encode([sentence]) @ self._unit_vecs.T
+        j = int(sims[0].argmax())
+        return self._units[j][0], float(sims[0, j])
+
+    def similarity(self, a: list[str], b: list[str]) -> np.ndarray:
+        """Cosine similarities between two lists of sentences (len(a) x len(b))."""
+        if not a or not b:
+            return np.zeros((len(a), len(b)))
+        return np.asarray(self.embedder.encode(a) @ self.embedder.encode(b).T)

@@ -207,7 +207,7 @@ class EngineStage(Stage):
             engine: Any = self.consult.engine
             core = getattr(engine, "core", None)
             if core is not None and hasattr(core, "cancel_session_threadsafe"):
-                core.cancel_session_threadsafe(getattr(engine, "session_id", "session"))
+                core.cancel_session_threadsafe(getattr(engine, "session_id", self.consult.session_id))
 
     async def process(self, msg: Message) -> None:
         if not isinstance(msg, UserText):
@@ -234,6 +234,10 @@ class EngineStage(Stage):
             end=round(t0 + msg.end_t, 3),
             meta=meta,
         )
+        engine: Any = self.consult.engine
+        if callable(getattr(engine, "respond_streaming", None)):
+            await self._stream(engine, msg, m)
+            return
         reply = await asyncio.to_thread(self.consult.respond, msg.text, interrupted=msg.interrupted)
         self.replies[m.turn] = reply
         m.reply_wall = time.perf_counter()
@@ -244,6 +248,36 @@ class EngineStage(Stage):
             await self.push(
                 PatientText(sentence, i, i == len(sentences) - 1, m.turn, reply.emotion, dict(reply.affect), pros.speed)
             )
+
+    async def _stream(self, engine: Any, msg: UserText, m: Any) -> None:
+        """LLM mode: each sentence goes to text-to-speech as soon as the guard has passed it; an empty last
+        PatientText closes the reply once the engine has committed it."""
+        index = 0
+        affect = engine.scripted.affect
+
+        async def on_sentence(sentence: str) -> None:
+            nonlocal index
+            if index == 0:
+                m.reply_wall = time.perf_counter()
+                m.first_token_ms = _ms(m.text_wall, m.reply_wall)
+            speed = prosody(self.persona, affect.emotion).speed
+            for part in split_sentences(sentence) or [sentence]:
+                await self.push(PatientText(part, index, False, m.turn, affect.emotion, affect.snapshot(), speed))
+                index += 1
+
+        try:
+            reply = await engine.respond_streaming(msg.text, on_sentence, interrupted=msg.interrupted)
+        except asyncio.CancelledError:
+            partial = getattr(engine, "last_reply", None)
+            if partial is not None and index:
+                self.replies[m.turn] = partial  # what was released before the barge-in
+            raise
+        self.replies[m.turn] = reply
+        if index == 0:
+            m.reply_wall = time.perf_counter()
+            m.first_token_ms = _ms(m.text_wall, m.reply_wall)
+        pros = prosody(self.persona, reply.emotion)
+        await self.push(PatientText("", index, True, m.turn, reply.emotion, dict(reply.affect), pros.speed))
 
 
 class TTSStage(Stage):
