@@ -40,17 +40,36 @@ def pg_url() -> Iterator[str]:
         shutil.chown(base, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
     data, sock = base / "data", base
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "vp", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "-o",
-                    f"-k {sock} -c listen_addresses='' -p 54329", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "vp", "--auth=trust"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-k {sock} -c listen_addresses='' -p 54329",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*run_as, str(bindir / "createdb"), "-h", str(sock), "-p", "54329", "-U", "vp", "vpatient"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*run_as, str(bindir / "createdb"), "-h", str(sock), "-p", "54329", "-U", "vp", "vpatient"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg://vp@/vpatient?host={sock}&port=54329"
     finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -63,9 +63,7 @@ class Consultation:
         """Seconds since the consultation started (the transcript's time base)."""
         return self._clock()
 
-    def add_learner_turn(
-        self, utterance: str, *, start: float, end: float, meta: dict[str, Any] | None = None
-    ) -> None:
+    def add_learner_turn(self, utterance: str, *, start: float, end: float, meta: dict[str, Any] | None = None) -> None:
         self.store.add_turn(self.session_id, "learner", utterance, start=start, end=end, meta=meta or None)
         self.transcript.turns.append(Turn("learner", utterance, start, end, dict(meta or {})))
 

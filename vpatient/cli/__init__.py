@@ -22,7 +22,16 @@ from . import (
 )
 
 AREAS = [
-    persona_cmd, chat_cmd, demo_cmd, sessions_cmd, eval_cmd, models_cmd, bench_cmd, grade_cmd, rubric_cmd, talk_cmd
+    persona_cmd,
+    chat_cmd,
+    demo_cmd,
+    sessions_cmd,
+    eval_cmd,
+    models_cmd,
+    bench_cmd,
+    grade_cmd,
+    rubric_cmd,
+    talk_cmd,
 ]
 
 

@@ -55,8 +55,7 @@ def _bench_latency(args: argparse.Namespace) -> int:
             print(f"{key:18} p50 {report[key]['p50']:7.1f}  p95 {report[key]['p95']:7.1f}")
     if "turns" in report:
         print(
-            f"{report['turns']} turns; learner voice {report['learner_voice']}, "
-            f"patient voice {report['patient_voice']}"
+            f"{report['turns']} turns; learner voice {report['learner_voice']}, patient voice {report['patient_voice']}"
         )
     if "recognition" in report:
         r = report["recognition"]

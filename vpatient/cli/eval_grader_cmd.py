@@ -32,9 +32,7 @@ def register_grader(eval_subparsers: Any) -> None:
         "accuracy still count. For fault items 1 means the fault happened.",
     )
     g.add_argument("--rubric", required=True, metavar="ID_OR_FILE")
-    g.add_argument(
-        "--transcripts", required=True, nargs="+", metavar="DIR", help="folder(s) of transcript JSON files"
-    )
+    g.add_argument("--transcripts", required=True, nargs="+", metavar="DIR", help="folder(s) of transcript JSON files")
     g.add_argument(
         "--labels",
         nargs="+",

@@ -131,9 +131,7 @@ class Agreement:
             k = "undef" if i.kappa is None else f"{i.kappa:.3f}"
             a = "undef" if i.ac1 is None else f"{i.ac1:.3f}"
             name = i.item + (" (fault)" if i.fault else "")
-            lines.append(
-                f"{name:34} {i.n:3d} {k:>7} {a:>6} {i.accuracy:6.3f} {i.tp:3d} {i.fp:3d} {i.fn:3d} {i.tn:3d}"
-            )
+            lines.append(f"{name:34} {i.n:3d} {k:>7} {a:>6} {i.accuracy:6.3f} {i.tp:3d} {i.fp:3d} {i.fn:3d} {i.tn:3d}")
         mk, ma, m1 = self.mean_kappa, self.mean_accuracy, self.mean_ac1
         n_def = sum(1 for i in self.items if i.kappa is not None)
         lines.append(

@@ -171,7 +171,7 @@ def find(
     if meaning and hits and encode is not None:
         ex, ex_i, cx, cx_i = ce.closest(encode(texts))
         kept: list[Hit] = []
-        for h, e, ei, c, ci in zip(hits, ex, ex_i, cx, cx_i, strict=True):
+        for h, e, c, ci in zip(hits, ex, cx, cx_i, strict=True):
             if c >= ev.threshold and c >= e:
                 why = f"closer in meaning to the counter-example '{ce.counter_examples[int(ci)]}' ({float(c):.2f})"
                 vetoed.append(replace(h, reason=why, similarity=float(c)))
@@ -182,7 +182,7 @@ def find(
         pending = []  # already met by rule; matching by meaning would only add evidence (and cost time)
     if pending and ce.examples and encode is not None:
         ex, ex_i, cx, cx_i = ce.closest(encode([u.core for u in pending]))
-        for unit, e, ei, c, ci in zip(pending, ex, ex_i, cx, cx_i, strict=True):
+        for unit, e, ei, c in zip(pending, ex, ex_i, cx, strict=True):
             score = float(e)
             reason = f"close in meaning to '{ce.examples[int(ei)]}' ({score:.2f})"
             hit = Hit(unit.turn, unit.index, _short(unit.text), reason, similarity=score)
