@@ -203,9 +203,11 @@ def test_eval_grader_prints_kappa_accuracy_and_undefined_kappa(files: dict[str, 
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert res.returncode == 0, res.stderr
-    data = json.loads(res.stdout)
+    data = json.loads(res.stdout)["splits"]["dev"]
     items = {i["item"]: i for i in data["items"]}
     assert items["smoking"]["kappa"] == 1.0 and items["smoking"]["accuracy"] == 1.0
+    assert items["smoking"]["ac1"] == 1.0 and (items["smoking"]["tp"], items["smoking"]["tn"]) == (1, 1)
+    assert items["alcohol"]["ac1"] == 0.2 and (items["alcohol"]["fp"], items["alcohol"]["tn"]) == (1, 1)
     assert items["alcohol"]["kappa"] is None and items["alcohol"]["accuracy"] == 0.5
     assert "kappa undefined" in items["alcohol"]["note"]
     assert data["mean_kappa"] == 1.0 and data["mean_kappa_over"] == 2 and data["mean_accuracy"] == round(2.5 / 3, 3)

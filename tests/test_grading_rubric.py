@@ -88,7 +88,7 @@ def test_bad_kind_and_bad_regex_and_unknown_reference(tmp_path: Path) -> None:
     )
     text = GOOD.replace("['\\bsmok']", "['(smok']")
     assert any(
-        ":13: sections[0].items[0].evidence.patterns[0]: invalid regular expression '(smok'" in p
+        ":13: sections[0].items[0].evidence.patterns[0]: '(smok': not a valid regular expression" in p
         for p in problems(tmp_path, text)
     )
     text = GOOD.replace("          acts: [question]", "          acts: [question]\n          before: news_given")

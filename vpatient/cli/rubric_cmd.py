@@ -11,6 +11,12 @@ def register(sub: Any) -> None:
     rsub = p.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
     v = rsub.add_parser("validate", help="check rubric files; one line per problem as FILE:LINE: field: message")
     v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument(
+        "--no-examples",
+        action="store_true",
+        help="skip the check that each item's examples trigger it and its counter-examples do not "
+        "(that check loads the embedding model)",
+    )
     v.set_defaults(handler=validate)
     s = rsub.add_parser("show", help="print a readable summary of a rubric")
     s.add_argument("rubric", metavar="ID_OR_FILE")
@@ -22,10 +28,28 @@ def register(sub: Any) -> None:
 
 
 def validate(args: argparse.Namespace) -> int:
+    import sys
+
     from vpatient.cli.validation import validate_files
     from vpatient.grading.rubric import load_rubric_file
 
-    return validate_files(args.files, load_rubric_file, lambda r: f"{r.id}, {len(r.items())} items")
+    loaded = []
+
+    def load(path: str) -> Any:
+        rubric = load_rubric_file(path)
+        loaded.append((path, rubric))
+        return rubric
+
+    status = validate_files(args.files, load, lambda r: f"{r.id}, {len(r.items())} items")
+    if loaded and not args.no_examples:
+        from vpatient.embeddings import default_embedder
+        from vpatient.grading.selfcheck import check_examples
+
+        embedder = default_embedder()
+        for path, rubric in loaded:
+            for warning in check_examples(rubric, embedder):
+                print(f"{path}: warning: {warning}", file=sys.stderr)
+    return status
 
 
 def show(args: argparse.Namespace) -> int:

@@ -160,7 +160,7 @@ class Grader:
         self._embedder = embedder
         self._compiled: dict[str, CompiledEvidence] = {e.id: CompiledEvidence(e.evidence) for e in rubric.events}
         self._compiled.update({i.id: CompiledEvidence(i.evidence) for i in rubric.items()})
-        self._needs_embeddings = any(c.examples for c in self._compiled.values())
+        self._needs_embeddings = any(c.by_meaning for c in self._compiled.values())
         self._ready = False
 
     @property
@@ -193,7 +193,16 @@ class Grader:
             warnings.append("the transcript has no learner speech: nothing can be met")
         raw: dict[str, Matches] = {}
         dropped: dict[str, str] = {}
-        encode = self._encode if self._needs_embeddings else None
+        cache: dict[str, np.ndarray] = {}
+
+        def encode_cached(texts: Sequence[str]) -> np.ndarray:
+            missing = list(dict.fromkeys(t for t in texts if t not in cache))
+            if missing:
+                for text, vector in zip(missing, self._encode(missing), strict=True):
+                    cache[text] = vector
+            return np.stack([cache[t] for t in texts])
+
+        encode = encode_cached if self._needs_embeddings else None
         resolving: set[str] = set()
 
         def first(key: str) -> tuple[int, int] | None:
@@ -253,7 +262,8 @@ class Grader:
                 judged_by = self.judge.name
         met = bool(hits)
         cited: list[Hit] = []
-        for h in hits:
+        # the clearest evidence first: closest in meaning to the item's examples, then the earliest
+        for h in sorted(hits, key=lambda h: (-(h.similarity or 0.0), h.order)):
             if all(c.turn != h.turn for c in cited):
                 cited.append(h)
             if len(cited) == MAX_EVIDENCE:
@@ -268,6 +278,9 @@ class Grader:
             rationale = f"Not met: {dropped}."
         else:
             rationale = "Not found in any learner turn." if not fault else "Did not happen in any learner turn."
+            if raw.vetoed:
+                v = raw.vetoed[0]
+                rationale += f" Turn {v.turn} looked like it but is {v.reason}."
             if raw.borderline:
                 b = max(raw.borderline, key=lambda h: h.similarity or 0.0)
                 rationale += f" Closest: turn {b.turn}, {b.reason}."

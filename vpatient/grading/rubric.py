@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from vpatient import patterns
 from vpatient.errors import FileProblemError, Problem
 from vpatient.grading.schema import Evidence, Kind, Rubric
 from vpatient.yamlfile import Loc, load_model
@@ -17,16 +17,16 @@ path, or name it in VPATIENT_RUBRICS."""
 
 
 def _regex_problems(loc: Loc, ev: Evidence) -> list[tuple[Loc, str]]:
+    """Faculty regular expressions checked by vpatient.patterns (syntax, all-matching, catastrophic backtracking)."""
     problems: list[tuple[Loc, str]] = []
     for key in ("patterns", "exclude"):
         for i, pattern in enumerate(getattr(ev, key)):
-            try:
-                compiled = re.compile(pattern, re.I)
-            except re.error as exc:
-                problems.append(((*loc, key, i), f"invalid regular expression {pattern!r}: {exc}; fix or quote it"))
-                continue
-            if compiled.search(""):
-                problems.append(((*loc, key, i), f"{pattern!r} matches empty text, so it matches everything"))
+            problem = patterns.check(pattern)
+            if problem:
+                problems.append(((*loc, key, i), f"{pattern!r}: {problem}"))
+    for i, phrase in enumerate(ev.phrases):
+        if not phrase.strip():
+            problems.append(((*loc, "phrases", i), "an empty phrase; write the words to look for or remove it"))
     return problems
 
 

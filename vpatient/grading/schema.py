@@ -1,9 +1,12 @@
 """The rubric file schema (faculty write these in YAML; `vpatient rubric schema` prints this reference).
 
 A rubric has sections (each with a weight) of items. An item is a `behaviour` (met = the learner did it)
-or a `fault` (met = the mistake happened). What counts as evidence is declared per item: dialogue acts,
-built-in detectors, regex patterns, literal phrases and example utterances matched by meaning, which
-speaker, where in the consultation, and ordering constraints against named events or other items.
+or a `fault` (met = the mistake happened). Faculty write an item as its definition (`description`),
+example utterances that show it and counter-examples that look alike but do not count (both matched by
+meaning), and optionally literal `phrases`; built-in detectors, dialogue acts, which speaker, where in the
+consultation and ordering constraints against named events or other items refine it. Regular expressions
+(`patterns`, `exclude`) are an advanced option, checked when the rubric is loaded (syntax, patterns that
+match everything, catastrophic backtracking) and searched with a time limit (vpatient.patterns).
 Unknown keys are refused so that a typo fails loudly. Version: SCHEMA_VERSION.
 """
 
@@ -81,7 +84,8 @@ class Evidence(Strict):
 
     An utterance (a clause of a turn) is evidence when it carries every act in `acts`, AND matches at
     least one of `any_acts`, `patterns`, `phrases`, `examples` (by meaning) or `detector` (when any of
-    these is given), AND matches none of `exclude`, AND satisfies the position and ordering constraints.
+    these is given), AND matches none of `exclude`, AND is not closer in meaning to one of
+    `counter_examples` than to the examples, AND satisfies the position and ordering constraints.
     Detectors that look at whole turns (summary, jargon_unexplained, acknowledges_belief,
     greeting_and_introduction, safety_net) decide on their own and ignore `acts`.
     """
@@ -103,7 +107,9 @@ class Evidence(Strict):
     )
     patterns: list[str] = Field(
         default_factory=list,
-        description="Regular expressions (Python syntax, case-insensitive) searched in the utterance.",
+        description="Advanced: regular expressions (Python syntax, case-insensitive) searched in the utterance; "
+        "checked at load time for errors and catastrophic backtracking, searched with a time limit. Prefer "
+        "examples and phrases.",
     )
     phrases: list[str] = Field(
         default_factory=list,
@@ -112,6 +118,13 @@ class Evidence(Strict):
     examples: list[str] = Field(
         default_factory=list,
         description="Example utterances; an utterance close in meaning (MiniLM cosine >= threshold) matches.",
+    )
+    counter_examples: list[str] = Field(
+        default_factory=list,
+        description="Utterances that look alike but do NOT count (from the definition's rulings, e.g. 'Are you "
+        "using any contraception?' for medications). An utterance at least as close in meaning to a "
+        "counter-example (cosine >= threshold) as to every example is not evidence, even if a phrase, pattern "
+        "or detector matched it.",
     )
     threshold: float = Field(
         default=0.72, ge=0.3, le=1.0, description="Cosine similarity an utterance needs to match an example."
@@ -221,6 +234,11 @@ class Rubric(Strict):
         ge=0,
         le=100,
         description="Weighted percentage (0-100) needed to pass (section percentages weighted by weight).",
+    )
+    documentation: str = Field(
+        default="",
+        description="Where the marking definitions and rulings are written for assessors (e.g. "
+        "docs/rubric_items.md, relative to the repository).",
     )
     events: list[Event] = Field(default_factory=list, description="Named moments used by before/after constraints.")
     sections: list[Section] = Field(min_length=1, description="The sections and their items.")
