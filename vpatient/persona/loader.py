@@ -50,8 +50,8 @@ def _text_problems(p: Persona, located: list[tuple[Loc, Statement]]) -> list[tup
     for loc, s in located:
         if not s.says.strip():
             problems.append(((*loc, "says"), "blank: write what the patient says"))
-        if s.deflection is not None and not s.deflection.strip():
-            problems.append(((*loc, "deflection"), "blank: write what the patient says instead, or remove it"))
+        if s.cover_story is not None and not s.cover_story.strip():
+            problems.append(((*loc, "cover_story"), "blank: write what the patient says instead, or remove it"))
         for i, keyword in enumerate(s.keywords):
             problem = patterns.check(keyword)
             if problem:
