@@ -214,6 +214,8 @@ class Judge:
         ) and reply_sents & self.fallbacks:
             problems.append("fallback answer ('what do you mean' / 'I couldn't tell you')")
         for prev in earlier:
+            if _norm(prev) in self.fallbacks or {_norm(x) for x in sentences(prev)} <= self.fallbacks:
+                continue  # asking again what a word means is not repeating a paragraph
             if len(sentences(prev)) >= 2 and _norm(prev) and _norm(prev) in norm_reply and self.grounding.told(prev):
                 problems.append("repeats a whole earlier reply")
                 break

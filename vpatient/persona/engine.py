@@ -97,10 +97,11 @@ _FILLERS = ("Um, ", "Well, ", "Erm, ")
 
 def _defined_here(text: str, term: str) -> bool:
     """'A PET-CT is another scan that...', 'the MDT is a meeting where...': the term is explained in place."""
+    t = re.escape(term)
     return bool(
         re.search(
-            rf"\b{re.escape(term)}\b[^.?!]{{0,12}}?\b(?:is|are|means|stands for)\b (?:a|an|another|the|when|where|"
-            rf"just|basically|like|some)\b",
+            rf"\b{t}\b[^.?!]{{0,12}}?\b(?:is|are|means|stands for)\b (?:a|an|another|the|when|where|just|basically|"
+            rf"like|some)\b|\b(?:called|known as|we call (?:it|this|that))\b (?:a |an |the )?{t}\b",
             text,
             re.I,
         )
@@ -229,7 +230,9 @@ class ScriptedEngine:
             else:
                 d.say(self._short_ack(), "small_talk")
             return self._finish(d, found)
-        greeted_now = reading.has(Move.greeting, Move.introduction) and not self.state.greeted
+        greeted_now = (
+            reading.has(Move.greeting, Move.introduction) and not self.state.greeted and not reading.has(Move.closing)
+        )
         if greeted_now:
             self.state.greeted = True
             d.say(self.persona.small_talk.greeting, "small_talk")
@@ -378,13 +381,21 @@ class ScriptedEngine:
                 self._repeat_last(d)
             if Move.summary in ms:
                 self._summary(reading.text, d)
-            if Move.invite_questions in ms or Move.check_understanding in ms:
+            ice_ids = {self.persona.ice.concerns.id, self.persona.ice.ideas.id, self.persona.ice.expectations.id}
+            asks_ice = any(m.statement.id in ice_ids and m.by != "topic" for m in cm.matches)
+            if (Move.check_understanding in ms and fact_hit and Move.invite_questions not in ms) or (
+                Move.invite_questions in ms and asks_ice
+            ):
+                self._question(c.text, d, limit, cm)  # "can you tell me in your own words why the scan was done?"
+            elif Move.invite_questions in ms or Move.check_understanding in ms:
                 self._reply_to_check(Move.invite_questions in ms, d)
             after = {Move.plan, Move.explanation, Move.safety_net, Move.summary}
             if Move.tag in ms and ((prev is not None and prev.moves & after) or reading.has(Move.summary)):
                 pass  # answered with what it tags
             elif Move.tag in ms:
                 d.say(self.persona.small_talk.understood, "small_talk")
+            if Move.tag in ms and re.search(r"\bthink\b", c.text, re.I) and fact_hit:
+                self._question(c.text, d, limit, cm)  # "What do you think about this?": the patient's own view
             if Move.plan in ms and not c.asks and fact_hit and re.search(r"\?\s*$", c.text):
                 self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
                 c.moves.discard(Move.plan)
@@ -397,7 +408,7 @@ class ScriptedEngine:
             self._explained(reading, d)
         if any(Move.plan in c.moves for c in reading.clauses) and not reading.has(Move.closing):
             self._plan(reading, d)
-        if reading.has(Move.safety_net) and not reading.has(Move.closing):
+        if reading.has(Move.safety_net, Move.advice) and not reading.has(Move.closing) and not d.parts:
             d.say(self.persona.small_talk.safety_net, "small_talk")
         for clause, score in unmatched:
             if d.told and score < self.matcher.ASK:
@@ -408,7 +419,7 @@ class ScriptedEngine:
 
     def _question(self, clause: str, d: _Draft, limit: int, cm: ClauseMatch) -> tuple[str, float] | None:
         """Answer one question clause; returns (clause, closeness) when nothing in the persona answers it."""
-        strong_hit = any(m.by == "keyword" or m.score >= self.matcher.ASK for m in cm.matches)
+        strong_hit = any(m.by == "keyword" or m.score >= self.matcher.SPECIFIC for m in cm.matches)
         if _FIRST_OPEN.search(clause) and not self.state.opened and self.state.turn < 8 and not strong_hit:
             self._opening(d)
             return None
@@ -419,7 +430,6 @@ class ScriptedEngine:
                 return None
         hits = cm.matches
         fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
-        strong = [m for m in hits if m.by == "keyword" or m.score >= self.matcher.SPECIFIC]
         said = " ".join(patient for _, patient in self.state.history)
         entity = self.memory.about_entity(clause, self.state.told, said, lambda s: self._permitted(s)[0])
         if entity is not None and not fresh:
@@ -428,7 +438,7 @@ class ScriptedEngine:
             d.notes.append(f"about what the patient said: {s.id}")
             return None
         follow = self.memory.follow_up(clause, self.state.last_told)
-        weak = not fresh or (max(m.score for m in fresh) < self.matcher.ASK and not strong)
+        weak = not fresh or not any(m.by == "keyword" for m in fresh)
         if follow is not None and (weak or self.memory.person_referent(clause, self.state.last_told)):
             s, sentence = follow
             d.tell(s, sentence)
@@ -455,6 +465,16 @@ class ScriptedEngine:
                 return None
             return clause, self._closeness(clause, cm.best_id, cm.best_score)
         withheld: list[Statement] = []
+        target = self._by_id.get(cm.best_id or "")
+        if target is not None and target.id not in self.state.told and self._cover(target):
+            ok, why = self._permitted(target)
+            if not ok and any(m.statement.id == target.id for m in hits):
+                # what was asked is held back: the cover story, not its neighbours on the same topic
+                cover = self._cover(target) or ""
+                d.say(cover, "deflect")
+                d.covers[target.id] = cover
+                d.notes.append(f"withheld {why}")
+                hits = [m for m in hits if m.statement.topic != target.topic and m.by != "topic"]
         direct = [m for m in hits if m.by != "topic"]
         told_before = [m.statement for m in direct if m.statement.id in self.state.told]
         for m in hits:
@@ -481,17 +501,7 @@ class ScriptedEngine:
                 d.covers[cover_of.id] = cover
             elif not told_before:
                 d.say(self.persona.unlisted.unknown, "deflect")
-        untold = [
-            self._by_id[sid]
-            for sid, score in sorted(cm.scores.items(), key=lambda kv: -kv[1])
-            if score >= self.matcher.GRAY and sid not in self.state.told and self._by_id[sid] not in d.told
-        ][:1]
-        best_told = max((m.score for m in direct if m.statement.id in self.state.told), default=0.0)
-        closer = bool(untold) and cm.scores.get(untold[0].id, 0.0) > best_told + 0.02
-        if not answered_here and told_before and not withheld and closer and self._permitted(untold[0])[0]:
-            d.tell(untold[0])
-            d.notes.append(f"not a repeat: the nearest untold statement is {untold[0].id}")
-        elif not answered_here and told_before and not withheld:
+        if not answered_here and told_before and not withheld:
             s = self._most_relevant(clause, told_before)
             d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
             d.kind = "repeat" if d.kind == "answer" else d.kind
@@ -638,7 +648,7 @@ class ScriptedEngine:
     def _summary(self, text: str, d: _Draft) -> None:
         known = dict(self.state.told)
         for s in self._by_id.values():
-            if s.id not in known and s.tier not in (Tier.specific, Tier.never) and self._permitted(s)[0]:
+            if s.id not in known and s.tier != Tier.never and self._permitted(s)[0]:
                 known[s.id] = -1  # not told yet, but the patient would set a wrong detail straight
         restates, wrong = self.memory.check_summary(text, known)
         if wrong:
@@ -777,6 +787,13 @@ class ScriptedEngine:
             return False
         if not any(m.statement.id == self.persona.ice.concerns.id for m in hits):
             return False
+        concern = self.persona.ice.concerns
+        if not (self._news_re and self._news_re.search(concern.says)):
+            return False  # the worry is not about what the news has now answered: still the patient's worry
+        still = [x for x in sentences(concern.says) if not self._news_re.search(x)]
+        if still and not bn.reactions.concerns_after_news and self._permitted(concern)[0]:
+            d.tell(concern, " ".join(still))  # what still worries the patient once the news is known
+            return True
         if bn.reactions.concerns_after_news:
             d.say(bn.reactions.concerns_after_news, "reaction")
             return True

@@ -51,6 +51,8 @@ class Move(StrEnum):
     thanks = "thanks"
     dismissal = "dismissal"
     reassurance = "reassurance"
+    advice = "advice"
+    """'You must break the fast if...', 'make sure you drink plenty': advice to the patient that asks nothing."""
     tag = "tag"
     """'Is that OK?', 'Alright?' after a plan or an explanation: asks for agreement, not a question of fact."""
 
@@ -77,6 +79,17 @@ _EMBEDDED_Q = re.compile(
     r"why|which|who) (?:do|did|is|are|was|were|does|have|has|long|often|much|many)\b",
     re.I,
 )
+_TAG_Q = re.compile(
+    r"^(?:is|isn'?t|aren'?t|don'?t|doesn'?t|didn'?t|won'?t|wasn'?t|weren'?t|haven'?t|hasn'?t|can'?t|right|yeah|eh|"
+    r"no|ok|okay)\b(?:\s+\w+){0,2}$",
+    re.I,
+)
+_ANY_LIST = re.compile(r"^(?:(?:and|so|okay|ok|right)\s+)?(?:any|do you have any|have you (?:had|got) any)\b", re.I)
+_Q_WORD = re.compile(
+    r"^(?:(?:and|or|also)\s+)?(?:any|how|what|when|where|which|who|why|do|does|did|have|has|are|is|was|were|can|"
+    r"could|would)\b",
+    re.I,
+)
 _LIST_SPLIT = re.compile(r",\s*(?:(?:or|and)\s+)?")
 _INFO = re.compile(
     r"\b(?:results?|scans?|tests?|biopsy|x-?ray|shows?|showed|found|means?|cancer|tumou?r|growth|mass|spread|"
@@ -88,6 +101,11 @@ _RESTATE = re.compile(r"\byou(?:'ve| have)? (?:said|mentioned|told me|been)\b", 
 _DIAGNOSIS = re.compile(
     r"\b(?:sounds like|looks like|(?:it|this|that) (?:is|could be|might be|may be|seems to be) (?:a |an )?"
     r"(?:\w+ ){0,2}(?:called|condition|infection|depression|angina|disease|problem|syndrome|diabetes))",
+    re.I,
+)
+_ADVICE = re.compile(
+    r"\b(?:you (?:must|should|need to|have to|ought to)|make sure (?:you|to)|(?:try|remember) to|it'?s (?:best|"
+    r"important) (?:to|that you)|(?:please )?(?:keep|avoid|don'?t forget to|stop|carry on))\b",
     re.I,
 )
 _ASK_WH = re.compile(r"\bask (?:you )?(?:which|what|how|when|where|who|whether|if|about)\b", re.I)
@@ -126,7 +144,8 @@ _TALK_INVITE = re.compile(
     r"how (?:are|have) you (?:been )?(?:feeling|coping)(?: about| with)?|how (?:is|has) (?:this|that|it|all "
     r"this) (?:been )?(?:affecting|affected) you|(?:is there )?anything (?:else )?(?:on your mind|you'?d "
     r"like to (?:talk|tell|share)|bothering you)|whatever you (?:tell|say)|(?:it'?s|this is) a safe space|"
-    r"you can (?:tell|talk to) me|(?:feel|are) free to (?:tell|share|talk))\b",
+    r"you can (?:tell|talk to) me (?:anything|how you(?:'re| are)? feel\w*)|(?:feel|are) free to (?:tell|share|talk) "
+    r"(?:me )?(?:anything|how))\b",
     re.I,
 )
 _TAG = re.compile(
@@ -181,7 +200,9 @@ _REASSURE = re.compile(
     r"treatable|not your fault)|(?:nothing|not) (?:you did|your fault)|(?:does|did)n'?t make you|not a sign of|"
     r"(?:you'?re|you are) (?:clearly |really )?(?:doing|coping|looking after \w+) (?:so |really |very )?well|"
     r"you did (?:the )?right|you(?:'ve| have) done (?:the )?right|(?:we|i) can help|(?:there'?s|there is) "
-    r"(?:a lot|lots|plenty) (?:we|i) can do)\b",
+    r"(?:a lot|lots|plenty) (?:we|i) can do|(?:is|are|will be|stays?) (?:completely |totally |strictly )?"
+    r"confidential|(?:does|did|will)(?:n'?t| not) (?:cause|affect|harm|mean you)|(?:i|we) won'?t (?:mention|tell|"
+    r"share))\b",
     re.I,
 )
 _LANGUAGE = re.compile(
@@ -285,6 +306,8 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         found.add(Move.safety_net)
     if _PLAN.search(c):
         found.add(Move.plan)
+    if _ADVICE.search(c) and not moves.safety_netting(c):
+        found.add(Move.advice)
     if _REASSURE.search(c) and not moves.safety_netting(c):
         found.add(Move.reassurance)
     if _CLOSING.search(c) or _CLOSING_EXTRA.search(c):
@@ -328,8 +351,10 @@ def _split_list(clause: str) -> list[str]:
         return [clause]
     parts = [p.strip(" ,?") for p in _LIST_SPLIT.split(clause[:-1])]
     parts = [p for p in parts if p]
-    if len(parts) < 2 or any(len(p.split()) > 6 for p in parts):
+    if len(parts) < 2 or any(len(p.split()) > 6 or _TAG_Q.match(p) for p in parts):
         return [clause]
+    if not (_ANY_LIST.match(parts[0]) or all(_Q_WORD.match(p) for p in parts[1:])):
+        return [clause]  # "How are the symptoms, like the sickness, at the moment?" is one question
     return [p + "?" for p in parts]
 
 

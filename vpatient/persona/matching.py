@@ -343,7 +343,11 @@ class Matcher:
         for words in said:
             for w in words:
                 counts[w] = counts.get(w, 0) + 1
-        self._distinct = [{w for w in words if counts[w] == 1 and len(w) >= 4 and not w.isdigit()} for words in said]
+        clinical = content_words(" ".join(re.sub(r"[^a-z ]", " ", p) for ps in TOPIC_KEYWORDS.values() for p in ps))
+        self._distinct = [
+            {w for w in words if counts[w] == 1 and len(w) >= 4 and not w.isdigit() and w not in clinical}
+            for words in said
+        ]
         self._examples = embedder.encode_many(texts)
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.

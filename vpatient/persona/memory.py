@@ -13,6 +13,7 @@ Everything said comes from the persona's own words.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,6 +265,12 @@ class Memory:
         self.statements = persona.statements()
         self.by_id = {s.id: s for s in self.statements}
         self.units: list[tuple[Statement, str]] = [(s, sent) for s in self.statements for sent in sentences(s.says)]
+        self._words = {s.id: content_words(s.says) for s in self.statements}
+        df: dict[str, int] = {}
+        for words in self._words.values():
+            for w in words:
+                df[w] = df.get(w, 0) + 1
+        self._idf = {w: math.log(1 + len(self.statements) / n) for w, n in df.items()}
         texts = [persona.opening_line, persona.presenting_complaint, *(s.says for s in self.statements)]
         self.names = {n.lower() for t in texts for n in proper_names(t)}
         self.entities: dict[str, list[tuple[Statement, str]]] = {}
@@ -352,7 +359,7 @@ class Memory:
 
         A part is wrong when it shares words with a told statement but gives another quantity for the same
         unit, the same number with another unit, or the opposite yes/no."""
-        told_units = [(s, sent) for s, sent in self.units if s.id in told]
+        told_statements = [s for s in self.statements if s.id in told]
         restates = False
         wrong: list[tuple[str, Statement]] = []
         for part in re.split(r"(?<=[.?!,;])\s+|\s+and\s+", summary):
@@ -360,11 +367,16 @@ class Memory:
             if len(words) < 1:
                 continue
             best = None
+            best_weight = 0.0
             best_overlap = 0
-            for s, sent in told_units:
-                overlap = len(words & content_words(sent))
-                if overlap > best_overlap:
-                    best, best_overlap = (s, sent), overlap
+            for st in told_statements:
+                shared = words & self._words[st.id]
+                weight = sum(self._idf.get(w, 1.0) for w in shared)
+                if weight > best_weight:
+                    best_weight, best_overlap = weight, len(shared)
+                    sents = sentences(st.says)
+                    sent = max(sents, key=lambda x: len(words & content_words(x)))
+                    best = (st, sent)
             if best is None:
                 continue
             restates = True

@@ -127,20 +127,32 @@ MALE_PITCH = 0.8
 """Pitch factor of the hibari voice for male personas when piper's male voice is not installed."""
 
 
+def voice_is_male(persona: Persona | None) -> bool:
+    """Whether the patient's voice is male: `presentation.voice` saying 'male' or 'female' wins over the sex."""
+    if persona is None:
+        return False
+    hint = persona.presentation.voice.lower()
+    if re.search(r"\bfemale\b|\bwoman\b", hint):
+        return False
+    if re.search(r"\bmale\b|\bman\b", hint):
+        return True
+    return persona.identity.sex == "male"
+
+
 def build_tts(name: str = "auto", *, persona: Persona | None = None) -> TTS:
-    """`auto`: hibari (lowered for a male persona, or piper's male voice when the GPL extra is
+    """`auto`: hibari (lowered for a male voice, or piper's male voice when the GPL extra is
     installed); flite when nothing else is installed."""
+    male = voice_is_male(persona)
     if name == "hibari":
-        return HibariTTS(pitch=MALE_PITCH if persona is not None and persona.identity.sex == "male" else 1.0)
+        return HibariTTS(pitch=MALE_PITCH if male else 1.0)
     if name == "piper":
         return PiperTTS()
     if name == "flite":
-        return FliteTTS("slt" if persona is not None and persona.identity.sex == "female" else "kal")
+        return FliteTTS("kal" if male or persona is None else "slt")
     if name == "fake":
         return FakeTTS()
     if name != "auto":
         raise ValueError(f"unknown voice engine {name!r}; use one of {', '.join(TTS_NAMES)}")
-    male = persona is not None and persona.identity.sex == "male"
     if male:
         try:
             return PiperTTS()
@@ -162,8 +174,17 @@ class Prosody:
 
 
 def prosody(persona: Persona | None, emotion: str) -> Prosody:
-    """Rate and pauses from the persona's age and the current emotion."""
+    """Rate and pauses from the persona's age, `presentation.speaking_rate` and voice hint ('slow', 'fast'),
+    and the current emotion."""
     speed, pause = 1.0, 0.15
+    if persona is not None:
+        speed *= persona.presentation.speaking_rate
+        hint = persona.presentation.voice.lower()
+        if re.search(r"\bslow\w*", hint):
+            speed *= 0.9
+            pause += 0.05
+        elif re.search(r"\bfast\b|\bquick\w*|\brapid\w*", hint):
+            speed *= 1.1
     if persona is not None and persona.identity.age >= 70:
         speed *= 0.9
         pause += 0.1

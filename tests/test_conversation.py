@@ -1,0 +1,245 @@
+"""A patient that holds a natural consultation: learner moves, memory, disclosure, affect and every persona field.
+
+All with the real packaged MiniLM and the shipped personas (or variants of them changed in one field)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vpatient.errors import FileProblemError
+from vpatient.persona.engine import ScriptedEngine
+from vpatient.persona.schema import Persona
+
+ROOT = Path(__file__).resolve().parent.parent
+CHEST = ROOT / "personas" / "chest_pain_exertional.yaml"
+LUNG = ROOT / "personas" / "lung_cancer_news.yaml"
+DIABETES = ROOT / "personas" / "diabetes_ramadan.yaml"
+
+
+def variant(path: Path, **changes: Any) -> Persona:
+    """The persona at `path` with dotted fields changed ('style.recall': 'low')."""
+    data = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return Persona.model_validate(data)
+
+
+@pytest.fixture()
+def chest(embedder) -> ScriptedEngine:  # type: ignore[no-untyped-def]
+    return ScriptedEngine(variant(CHEST), embedder)
+
+
+def test_social_moves_get_social_replies(chest: ScriptedEngine) -> None:
+    assert chest.respond("Hi, I'm Sam, one of the medical students.").text == "Morning, doctor."
+    assert chest.respond("Is it OK if I ask you a few questions?").text == "Yes, of course."
+    assert chest.respond("How old are you?").text == "I'm 58."
+    assert chest.respond("Lovely weather today, isn't it?").text == "Yes, it is."
+    assert chest.respond("Um, okay.").disclosed == []
+    assert "didn't catch" in chest.respond("[unintelligible]").text
+    opening = chest.respond("What's brought you in today?")
+    assert not opening.text.startswith("Morning, doctor.")  # the greeting was already returned
+    assert opening.disclosed == ["pain_onset"]
+
+
+def test_follow_ups_and_people_the_patient_mentioned(chest: ScriptedEngine) -> None:
+    assert chest.respond("Any family history of heart problems?").disclosed == ["fh_father_mi"]
+    assert "61" in chest.respond("How old was he when he passed?").text
+    assert "Carol" in chest.respond("Who is Carol?").text
+    chest.respond("Do you smoke?")
+    assert "sixteen" in chest.respond("How long's that been going on?").text
+
+
+def test_two_part_questions_get_both_halves_and_repeats_are_short(chest: ScriptedEngine) -> None:
+    both = chest.respond("Do you smoke or drink?")
+    assert set(both.disclosed) == {"smoking_history", "alcohol"}
+    listed = chest.respond("Any medical problems, regular tablets, allergies?")
+    assert {"pmh_hypertension", "meds_amlodipine", "allergies_none"} <= set(listed.disclosed)
+    again = chest.respond("Sorry, do you smoke?").text
+    assert again.startswith("As I said,") and "fifteen" in again and "sixteen" not in again
+
+
+def test_summaries_are_confirmed_or_corrected(chest: ScriptedEngine) -> None:
+    chest.respond("What's brought you in today?")
+    right = chest.respond("So just to recap, it started about three weeks ago. Have I got that right?")
+    assert right.text.startswith("Yes, that's right.")
+    wrong = chest.respond("So you've had this for three months, is that right?")
+    assert wrong.text.startswith("Not quite.") and "three weeks" in wrong.text
+    chest.respond("Does it go anywhere?")
+    arm = chest.respond("Just to recap, it goes down your right arm. Is that correct?")
+    assert arm.text.startswith("Not quite.") and "left arm" in arm.text
+
+
+def test_rapport_is_earned_by_empathy_not_by_plain_questions(chest: ScriptedEngine) -> None:
+    for q in ("Where is the pain?", "How often does it happen?", "What do you do for work?", "Do you smoke?"):
+        chest.respond(q)
+    early = chest.respond("Do you ever miss your tablets?")
+    assert "meds_missed_doses" not in early.disclosed
+    assert early.text.startswith("I mostly take them, yeah.")  # the cover story
+    chest.respond("That must be really worrying for you, with your dad.")
+    told = chest.respond("Do you ever miss any of your tablets?")
+    assert "meds_missed_doses" in told.disclosed
+    after = chest.respond("Do you take your blood pressure tablets every day?")
+    assert "I mostly take them" not in after.text  # the cover story is retired once the truth is told
+
+
+def test_explanations_plans_safety_netting_and_goodbye(chest: ScriptedEngine) -> None:
+    chest.respond("That must be worrying.")
+    reaction = chest.respond("I think this could be angina, which is when the heart muscle doesn't get enough blood.")
+    assert reaction.kind == "reaction" and reaction.disclosed in ([], ["ice_concerns"])
+    assert chest.respond("I'd like to refer you to the chest pain clinic. Is that OK?").text.startswith("Okay")
+    assert "I'll do that" in chest.respond("If the pain comes on at rest, call 999.").text
+    assert chest.respond("Thanks for coming in. Bye.").text == "Right you are. Thanks for your time."
+
+
+def test_jargon_to_a_low_literacy_patient_is_questioned_and_costs_trust(chest: ScriptedEngine) -> None:
+    before = chest.affect.rapport
+    r = chest.respond("Any orthopnoea or PND?")
+    assert r.kind == "clarify" and r.disclosed == []
+    assert chest.affect.rapport < before
+    # once asked about, the learner's next turn counts as the explanation: the patient does not loop
+    chest.respond("Sorry, I mean do you get breathless lying flat, or wake up gasping at night?")
+    assert chest.respond("Any more orthopnoea since?").kind != "clarify"
+
+
+def test_medium_literacy_asks_only_when_the_jargon_piles_up(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(CHEST, **{"style.health_literacy": "medium"}), embedder)
+    assert engine.respond("Any haemoptysis?").kind != "clarify"
+    assert engine.respond("Any orthopnoea, PND or haemoptysis?").kind == "clarify"
+
+
+def test_bad_news_blunt_goodbye_shows_and_worries_move_on(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(LUNG), embedder)
+    engine.respond("Hello Margaret, I'm Dr Patel.")
+    engine.respond("The scan shows lung cancer.")
+    anger = engine.affect.anger
+    blunt = engine.respond("Next patient please. Bye.")
+    assert blunt.kind == "reaction" and "Is that it?" in blunt.text
+    assert engine.affect.anger > anger
+    worry = engine.respond("What worries you most?")
+    assert "frightened it's cancer" not in worry.text.lower()
+
+
+def test_closing_after_empathy_is_a_normal_goodbye(embedder) -> None:  # type: ignore[no-untyped-def]
+    persona = variant(LUNG)
+    engine = ScriptedEngine(persona, embedder)
+    engine.respond("I'm afraid the results are not what we hoped.")
+    engine.respond("The scan shows a lung cancer.")
+    engine.respond("I can see this is a real shock. Take your time.")
+    assert engine.respond("Goodbye for now, take care.").text == persona.small_talk.closing
+
+
+# ----------------------------------------------------------------- every persona field does something
+
+
+def test_recall_low_hedges_dates_and_numbers(embedder) -> None:  # type: ignore[no-untyped-def]
+    high = ScriptedEngine(variant(CHEST), embedder).respond("When did it start?").text
+    low = ScriptedEngine(variant(CHEST, **{"style.recall": "low"}), embedder).respond("When did it start?").text
+    assert not high.startswith("I think") and low.startswith("I think")
+
+
+def test_filler_words_start_some_replies(embedder) -> None:  # type: ignore[no-untyped-def]
+    plain = ScriptedEngine(variant(CHEST), embedder)
+    fillers = ScriptedEngine(variant(CHEST, **{"style.filler_words": True}), embedder)
+    plain.respond("Hello.")
+    fillers.respond("Hello.")
+    a, b = plain.respond("Do you smoke?").text, fillers.respond("Do you smoke?").text
+    assert a.startswith("I smoke") and b.split(",")[0] in ("Um", "Well", "Erm")
+
+
+def test_improves_with_and_worsens_with_double_the_effect(embedder) -> None:  # type: ignore[no-untyped-def]
+    base = ScriptedEngine(variant(CHEST, **{"affect.worsens_with": []}), embedder)
+    sensitive = ScriptedEngine(variant(CHEST, **{"affect.worsens_with": ["medical jargon"]}), embedder)
+    for e in (base, sensitive):
+        e.respond("Any haemoptysis?")
+    assert 0.3 - sensitive.affect.rapport == pytest.approx(2 * (0.3 - base.affect.rapport))
+
+
+def test_language_fluency_and_interpreter(embedder) -> None:  # type: ignore[no-untyped-def]
+    diabetes = ScriptedEngine(variant(DIABETES), embedder)
+    assert "Sylheti" in diabetes.respond("Would you like an interpreter?").text
+    english = ScriptedEngine(variant(CHEST), embedder)
+    assert english.respond("Would you like an interpreter?").text == "No, English is fine, thank you."
+    fluent = ScriptedEngine(variant(CHEST), embedder).respond("Any family history?").text
+    halting = variant(CHEST, **{"culture.consultation_language_fluency": "low"})
+    short = ScriptedEngine(halting, embedder).respond("Any family history?").text
+    assert fluent.count(".") == 2 and short.count(".") == 1  # only the first sentence of each statement
+
+
+def test_reluctant_to_say_is_withheld_until_rapport(embedder) -> None:  # type: ignore[no-untyped-def]
+    persona = variant(CHEST, **{"culture.reluctant_to_say": ["smoking_history"]})
+    engine = ScriptedEngine(persona, embedder)
+    assert "smoking_history" not in engine.respond("Do you smoke?").disclosed
+    engine.respond("That must be really hard, I can see you're worried.")
+    assert "smoking_history" in engine.respond("Do you smoke at all?").disclosed
+
+
+def test_understanding_answers_a_perception_question(embedder) -> None:  # type: ignore[no-untyped-def]
+    words = "They said the X-ray showed a shadow, that's all I know."
+    engine = ScriptedEngine(variant(LUNG, **{"bad_news.understanding": words}), embedder)
+    assert words in engine.respond("What do you understand so far about why you had the scan?").text
+
+
+def test_pronouns_preferred_name_and_age(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(CHEST, **{"identity.preferred_name": "Bob"}), embedder)
+    assert engine.respond("What would you like me to call you?").text == "Bob is fine."
+    assert engine.respond("What are your pronouns?").text == "he/him."
+
+
+def test_talkativeness_bounds_what_one_reply_tells(embedder) -> None:  # type: ignore[no-untyped-def]
+    chatty = ScriptedEngine(variant(CHEST, **{"style.talkativeness": "high"}), embedder)
+    quiet = ScriptedEngine(variant(CHEST, **{"style.talkativeness": "low"}), embedder)
+    q = "Any medical problems, regular tablets, allergies, smoking?"
+    assert len(chatty.respond(q).disclosed) >= 4
+    assert len(quiet.respond(q).disclosed) == 2
+
+
+def test_voice_hint_and_speaking_rate_shape_the_voice() -> None:
+    from vpatient.speech.tts import prosody, voice_is_male
+
+    base = prosody(variant(CHEST), "neutral").speed
+    assert prosody(variant(CHEST, **{"presentation.speaking_rate": 0.8}), "neutral").speed < base
+    assert prosody(variant(CHEST, **{"presentation.voice": "older male, slow"}), "neutral").speed < base
+    assert voice_is_male(variant(CHEST)) and not voice_is_male(variant(CHEST, **{"presentation.voice": "female"}))
+
+
+def test_small_talk_keys_are_typed() -> None:
+    with pytest.raises(ValueError, match="gretting"):
+        variant(CHEST, **{"small_talk.gretting": "Hi."})
+
+
+def test_deflection_is_still_read_as_the_cover_story() -> None:
+    persona = variant(CHEST)
+    missed = next(s for s in persona.facts if s.id == "meds_missed_doses")
+    assert missed.cover_story == "I mostly take them, yeah."
+
+
+def test_validate_warns_about_rapport_without_cover_and_unread_sensitivities(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.lint import warnings
+
+    data = yaml.safe_load(CHEST.read_text())
+    for f in data["facts"]:
+        if f["id"] == "meds_missed_doses":
+            del f["deflection"]
+    data["affect"]["improves_with"] = ["the smell of coffee"]
+    found = warnings(Persona.model_validate(data), embedder)
+    assert any(w.startswith("meds_missed_doses:") and "cover_story" in w for w in found)
+    assert any("the smell of coffee" in w for w in found)
+    assert not [w for w in warnings(variant(CHEST), embedder) if "none of its own" in w]
+
+
+def test_persona_file_errors_name_the_cover_story(tmp_path: Path) -> None:
+    from vpatient.persona.loader import load_persona
+
+    text = CHEST.read_text().replace("deflection: I mostly take them, yeah.", "deflection: '  '")
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(FileProblemError, match="cover_story"):
+        load_persona(path)
