@@ -55,6 +55,9 @@ def register(sub: Any) -> None:
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
+    from vpatient.cli.feedback import add_grade_options
+
+    add_grade_options(p)
     p.set_defaults(handler=talk)
 
 
@@ -164,6 +167,10 @@ def talk(args: argparse.Namespace) -> int:
             result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
         transcript, timings = write_outputs(consult, result, out_dir)
     print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
+    if not args.no_grade:
+        from vpatient.cli.feedback import grade_consultation, report_path
+
+        grade_consultation(consult, rubric=args.rubric, html=report_path(transcript))
     if consult.store_error is not None:
         raise StoreError(
             f"{consult.store_error}. Every turn is in {transcript} (session {consult.session_id} is marked "
