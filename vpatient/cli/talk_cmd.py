@@ -42,6 +42,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
     )
+    p.add_argument(
+        "--stt-word-confidence",
+        action="store_true",
+        help="store the average word probability as each learner turn's recognition confidence (slower: a word "
+        "alignment pass per turn) instead of the mean token probability",
+    )
     p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
     p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
@@ -103,6 +109,7 @@ def talk(args: argparse.Namespace) -> int:
         threads=args.threads,
         vocabulary=persona_vocabulary(persona),
         allow_download=getattr(args, "stt_download", False),
+        word_confidence=getattr(args, "stt_word_confidence", False),
     )
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
