@@ -75,8 +75,9 @@ def html_report(
 ) -> str:
     """The assessor's report: scores per section, items with rationale, evidence and feedback, the transcript
     with evidence turns highlighted and linked both ways, and communication metrics. Speech-recognised
-    learner turns below `threshold` are flagged (the turn, the missed items that came close to it, and a
-    note at the top) so that a recognition error is not mistaken for a missed question."""
+    learner turns below `threshold` are flagged (the turns, a note at the top, and on every missed
+    behaviour the uncertain turns: the ones that came close to it when known, else all of them) so that a
+    recognition error is not mistaken for a missed question."""
     uncertain = uncertain_turns(transcript, threshold)
     flagged = uncertain_items(grade, uncertain)
     uncertain_at = {u.turn for u in uncertain}
@@ -164,9 +165,12 @@ def html_report(
                 + (f"<div><i>Feedback:</i> {_e(it.feedback)}</div>" if it.feedback else "")
                 + (
                     "<div class='asrnote'>&#9888; "
-                    + ", ".join(f"<a href='#turn-{u.turn}'>turn {u.turn}</a>" for u in flagged[it.id])
+                    + ", ".join(
+                        f"<a href='#turn-{u.turn}'>turn {u.turn}</a> ({u.confidence:.0%})"
+                        for u in flagged.get(it.id, uncertain)
+                    )
                     + f": {_e(CHECK_AUDIO)}</div>"
-                    if it.id in flagged
+                    if uncertain and not it.met and not fault
                     else ""
                 )
                 + "</div>"
