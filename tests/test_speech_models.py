@@ -114,6 +114,10 @@ def test_file_driven_consultation_through_the_real_models(tmp_path: Path) -> Non
         assert t["end"] >= t["start"]
         assert (out / t["audio"]).is_file()
     assert any("empty" in e for e in data["errors"])
+    for t in turns:  # speech-recognised turns carry the recogniser's confidence; the patient's do not
+        assert (0.0 < t["confidence"] <= 1.0) if t["role"] == "learner" else "confidence" not in t
+    report = (out / "transcript.report.html").read_text()  # graded at the end (history_taking)
+    assert "History taking" in report and "recognised " in report
     timings = json.loads((out / "timings.json").read_text())
     assert len(timings["turns"]) == 2
     for key in ("stt_ms", "first_token_ms", "first_audio_ms", "voice_to_voice_ms"):
