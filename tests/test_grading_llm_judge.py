@@ -208,3 +208,40 @@ def test_eval_grader_judge_with_the_packaged_model(rubric, tmp_path: Path) -> No
         assert row["combined"]["accuracy"] >= row["rules"]["accuracy"]
         assert 0 <= row["judge_no_verdict"] <= 1
     assert rows["smoking"]["rules"]["accuracy"] == 1.0
+
+
+def test_a_judged_grade_under_each_policy_is_stored_with_the_verdicts(rubric, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.grading.llm_judge import apply
+    from vpatient.grading.stored import SessionGrader, load
+    from vpatient.store import Store
+
+    def ask(system: str, user: str) -> str:  # credits the tablets question, denies smoking
+        if "Item: Medications" in user:
+            return '{"met": true, "turn": 2, "quote": "any tablets", "reason": "tablets are medicines"}'
+        return '{"met": false, "reason": "no smoking question"}'
+
+    grader = Grader(rubric)
+    rules = grader.grade(TRANSCRIPT)
+    assert (rules.item("smoking").met, rules.item("medications").met, rules.percent) == (True, False, 50.0)
+    judge = LLMJudge(name="fake", ask=ask)
+    either, record = apply(rules, grader, TRANSCRIPT, judge, "either")
+    meds = either.item("medications")
+    assert meds.met and meds.judged_by == "fake" and meds.evidence[0].to_json() == {"turn": 2, "quote": "any tablets"}
+    assert "Judged done by fake at turn 2: tablets are medicines" in meds.rationale
+    assert either.item("smoking").met and either.item("smoking").judged_by is None  # the judge cannot remove it
+    assert (either.score, either.percent, either.passed) == (2.0, 100.0, True)
+    assert record["policy"] == "either" and [v["met"] for v in record["verdicts"]] == [False, True]
+    both, _ = apply(rules, grader, TRANSCRIPT, judge, "both")
+    assert not both.item("smoking").met and both.item("smoking").judged_by == "fake"
+    assert not both.item("medications").met and (both.score, both.percent) == (0.0, 0.0)
+    assert rules.item("smoking").met  # the rules' grade is untouched
+
+    store = Store(f"sqlite:///{tmp_path / 'j.db'}")
+    sid = store.start_session(persona_id="p", persona_hash="h")
+    for turn in TRANSCRIPT.turns:
+        store.add_turn(sid, turn.role, turn.text)
+    store.end_session(sid)
+    graded = SessionGrader(store, judge=judge).grade_session(sid, load(tmp_path / "mini.yaml").path)
+    [stored] = store.grades(sid)
+    assert stored.grade["judge"]["name"] == "fake" and stored.score == graded.grade.score == 2.0
+    assert next(i for i in stored.grade["items"] if i["id"] == "medications")["judged_by"] == "fake"

@@ -53,6 +53,23 @@ def register(sub: Any) -> None:
         metavar="P",
         help="flag speech-recognised learner turns below this recognition confidence (0-1, default 0.6)",
     )
+    j = p.add_argument_group("optional LLM judge (never needed; the default is offline and deterministic)")
+    j.add_argument("--judge", action="store_true", help="judge every item with an LLM too, combined by --judge-policy")
+    j.add_argument("--judge-backend", choices=["llamacpp", "transformers", "openai"], default="llamacpp")
+    j.add_argument(
+        "--judge-model",
+        metavar="PATH_OR_NAME",
+        help="llamacpp: 'qwen', 'smollm2' (packaged) or a .gguf file; transformers: a folder; openai: the model name",
+    )
+    j.add_argument("--judge-endpoint", metavar="URL", help="openai backend: base URL, e.g. http://127.0.0.1:8000/v1")
+    j.add_argument(
+        "--judge-policy",
+        choices=["either", "both", "judge"],
+        default="either",
+        help="either: met when the rules or a cited judge verdict say so (default); both: only when both do; "
+        "judge: the judge's cited verdict, the rules where it gave none",
+    )
+    j.add_argument("--judge-timeout", type=float, default=60.0, metavar="S", help="seconds per item (%(default)s)")
     p.set_defaults(handler=grade)
 
 
@@ -102,6 +119,23 @@ def grade(args: argparse.Namespace) -> int:
     return _grade_targets(args, threshold)
 
 
+def _judge_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The SessionGrader's judge options: none unless --judge."""
+    if not getattr(args, "judge", False):
+        return {}
+    from vpatient.errors import UsageError
+    from vpatient.grading.llm_judge import make_judge
+
+    if args.judge_backend == "openai" and not (args.judge_endpoint and args.judge_model):
+        raise UsageError("--judge-backend openai needs --judge-endpoint URL and --judge-model NAME")
+    if args.judge_backend == "transformers" and not args.judge_model:
+        raise UsageError("--judge-backend transformers needs --judge-model FOLDER")
+    judge = make_judge(
+        args.judge_backend, model=args.judge_model, endpoint=args.judge_endpoint, timeout_s=args.judge_timeout
+    )
+    return {"judge": judge, "judge_policy": args.judge_policy}
+
+
 def _grade_targets(args: argparse.Namespace, threshold: float) -> int:
     from vpatient.grading.stored import Graded, SessionGrader, load
     from vpatient.store import Store
@@ -109,7 +143,7 @@ def _grade_targets(args: argparse.Namespace, threshold: float) -> int:
 
     sessions = [t for t in args.targets if not _is_file(t)]
     store = Store(args.db) if sessions else None
-    grader = SessionGrader(store, threshold=threshold)  # files never touch the store
+    grader = SessionGrader(store, threshold=threshold, **_judge_options(args))  # files never touch the store
     fixed = load(args.rubric) if args.rubric else None
     if fixed is not None:
         print(printable(f"rubric {fixed.rubric.id}: {fixed.path}"), file=sys.stderr)  # which file was used
@@ -143,7 +177,7 @@ def _rescore(args: argparse.Namespace, threshold: float) -> int:
     from vpatient.store import Store
 
     store = Store(args.db)
-    grader = SessionGrader(store, threshold=threshold)
+    grader = SessionGrader(store, threshold=threshold, **_judge_options(args))
     before = {r.session_id + "/" + r.rubric_id: r for r in store.current_grades()}
     done, problems = grader.rescore(args.rubric)
     for problem in problems:

@@ -283,3 +283,58 @@ def judge_table(report: dict[str, Any]) -> str:
     )
     lines.append(f"{'MEAN':34} {'':3} | {mean} |")
     return "\n".join(lines)
+
+
+def apply(
+    grade: Any, grader: Any, transcript: Transcript, judge: LLMJudge, policy: str = "either"
+) -> tuple[Any, dict[str, Any]]:
+    """The grade with every item judged and combined with the rules under `policy`, and the judge's record
+    (name, policy, each verdict) to keep beside the grade JSON. An item whose result changes cites the
+    judge's evidence (or none, when the judge overruled the rules) and names the judge in `judged_by`."""
+    from vpatient.grading.grader import EvidenceTurn, ItemGrade
+
+    if policy not in POLICIES:
+        raise ValueError(f"unknown judge policy {policy!r}; use one of {', '.join(POLICIES)}")
+    rubric_items = {i.id: i for i in grader.rubric.items()}
+    items: list[ItemGrade] = []
+    verdicts: list[JudgeVerdict] = []
+    for it in grade.items:
+        item = rubric_items[it.id]
+        verdict = judge.judge_item(item, transcript)
+        verdicts.append(verdict)
+        met = combine(it.met, verdict, policy)
+        if met == it.met:
+            items.append(it)
+            continue
+        fault = item.kind == Kind.fault
+        why = verdict.reason or ("met" if met else "not met")
+        if met:
+            assert verdict.turn is not None  # a "met" verdict always cites its turn
+            evidence = [EvidenceTurn(verdict.turn, verdict.quote)]
+            done = "to have happened" if fault else "done"
+            rationale = f"Judged {done} by {judge.name} at turn {verdict.turn}: {why} (the rules found no evidence)."
+        else:
+            evidence = []
+            done = "to have happened" if fault else "done"
+            rationale = f"Judged not {done} by {judge.name}: {why} (the rules said: {it.rationale})"
+        score = (-item.marks if met else 0.0) if fault else (item.marks if met else 0.0)
+        feedback = item.feedback.met if met else item.feedback.missed
+        items.append(
+            ItemGrade(
+                id=it.id,
+                kind=it.kind,
+                met=met,
+                score=float(score),
+                max=it.max,
+                evidence=evidence,
+                rationale=rationale,
+                title=it.title,
+                section=it.section,
+                feedback=feedback,
+                judged_by=judge.name,
+            )
+        )
+    # the totals exactly as the grader adds them up (sections, weights, pass mark)
+    combined = grader._total(transcript, items, list(grade.warnings), grade.metrics)
+    record = {"name": judge.name, "policy": policy, "verdicts": [v.to_json() for v in verdicts]}
+    return combined, record

@@ -127,11 +127,17 @@ class SessionGrader:
         embedder: Embedder | None = None,
         threshold: float = UNCERTAIN_BELOW,
         grader_factory: Callable[[Rubric], Grader] | None = None,
+        judge: Any = None,
+        judge_policy: str = "either",
     ):
+        """`judge`: an optional LLMJudge (vpatient.grading.llm_judge) whose verdicts are combined with the
+        rules under `judge_policy`; without one, grading is offline and deterministic."""
         self._store = store
         self.embedder = embedder
         self.threshold = threshold
         self._factory = grader_factory
+        self.judge = judge
+        self.judge_policy = judge_policy
         self._graders: dict[tuple[Path, str], Grader] = {}
 
     @property
@@ -149,8 +155,16 @@ class SessionGrader:
 
     def grade(self, transcript: Transcript, rubric: RubricFile) -> Graded:
         """Grade without storing (the JSON carries the recognition flags and provenance)."""
-        g = self.grader(rubric).grade(transcript)
+        grader = self.grader(rubric)
+        g = grader.grade(transcript)
+        record = None
+        if self.judge is not None:
+            from vpatient.grading.llm_judge import apply
+
+            g, record = apply(g, grader, transcript, self.judge, self.judge_policy)
         payload = g.to_json()
+        if record is not None:
+            payload["judge"] = record
         payload["recognition"] = recognition_json(transcript, g, self.threshold)
         payload["rubric_hash"] = rubric.hash
         payload["grader_version"] = grader_version()
