@@ -194,6 +194,12 @@ def test_grade_a_stored_session_then_rescore_after_a_rubric_change(tmp_path: Pat
     assert [g.id for g in store.current_grades()] == [new.id]
     again = vp("grade", "--rescore", "--rubric", str(rubric), db=db)
     assert again.returncode == 0 and "nothing to rescore" in again.stderr
+    listed = vp("sessions", "grades", sid[:6], db=db)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith(f"    {old.id}  {sid}") and " mini  2/2 (100%, pass)" in lines[0]
+    assert lines[1].startswith(f"    {new.id}* {sid}") and " mini  1/4 (25%)" in lines[1]
+    assert [g["id"] for g in json.loads(vp("sessions", "grades", "--json", db=db).stdout)] == [old.id, new.id]
 
 
 def test_grade_prints_the_summary_and_writes_the_report(tmp_path: Path) -> None:
