@@ -114,6 +114,10 @@ def test_file_driven_consultation_through_the_real_models(tmp_path: Path) -> Non
         assert t["end"] >= t["start"]
         assert (out / t["audio"]).is_file()
     assert any("empty" in e for e in data["errors"])
+    for t in turns:  # speech-recognised turns carry the recogniser's confidence; the patient's do not
+        assert (0.0 < t["confidence"] <= 1.0) if t["role"] == "learner" else "confidence" not in t
+    report = (out / "transcript.report.html").read_text()  # graded at the end (history_taking)
+    assert "History taking" in report and "recognised " in report
     timings = json.loads((out / "timings.json").read_text())
     assert len(timings["turns"]) == 2
     for key in ("stt_ms", "first_token_ms", "first_audio_ms", "voice_to_voice_ms"):
@@ -128,3 +132,21 @@ def test_voice_follows_the_persona(chest_pain, whisper) -> None:  # type: ignore
     assert voice.name != "hibari:heart"  # piper's male voice, or the lowered hibari voice
     audio = resample(voice.synthesize("I smoke about fifteen a day."), voice.sample_rate, STT_RATE)
     assert wer([("I smoke about fifteen a day.", whisper.transcribe(audio))]) <= 20
+
+
+@needs_flite
+def test_whisper_gives_each_turn_a_recognition_confidence(whisper) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.speech.stt import WhisperSTT
+    from vpatient.speech.tts import FliteTTS
+
+    voice = FliteTTS("kal16")
+    clear = resample(voice.synthesize("Do you smoke?"), voice.sample_rate, STT_RATE)
+    heard = whisper.recognise(clear)
+    assert "smoke" in normalise(heard.text) and heard.confidence is not None and 0.0 < heard.confidence <= 1.0
+    noisy = (0.2 * clear + 0.08 * np.random.default_rng(1).standard_normal(clear.size)).astype(np.float32)
+    garbled = whisper.recognise(noisy)
+    if garbled.text:  # buried in noise the recogniser is less sure of what it heard
+        assert garbled.confidence is not None and garbled.confidence < heard.confidence
+    words = WhisperSTT(threads=2, word_confidence=True).recognise(clear)
+    assert "smoke" in normalise(words.text) and words.confidence is not None and 0.0 < words.confidence <= 1.0
+    assert whisper.recognise(np.zeros(800, dtype=np.float32)).confidence is None

@@ -436,3 +436,55 @@ def test_interruption_cancels_llm_generation_in_the_core() -> None:
     out = asyncio.run(run_stage(stage, [Interruption(1.0)]))
     assert kinds(out) == ["Interruption"]
     assert consult.engine.core.cancelled == ["s-7"]  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- recognition confidence
+def test_recognition_confidence_is_stored_with_each_learner_turn(tmp_path: Path, chest_pain) -> None:  # type: ignore[no-untyped-def]
+    files = [write_wav(tmp_path / f"u{i}.wav", np.concatenate([tone(1.0), silence(0.1)]), RATE) for i in range(2)]
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    consult = Consultation(
+        chest_pain,
+        ROOT / "personas" / "chest_pain_exertional.yaml",
+        ScriptedEngine(chest_pain, HashingEmbedder()),
+        store,
+    )
+    session = VoiceSession(
+        consult,
+        chest_pain,
+        vad=EnergyVAD(),
+        stt=FakeSTT(["What brings you in today?", "Do you smoke?"], confidences=[0.93, 0.41234]),
+        tts=FakeTTS(),
+        out_dir=tmp_path / "out",
+        endpoint=EndpointConfig(silence_ms=400, hesitant_silence_ms=800),
+    )
+    result = asyncio.run(session.run_files(files, realtime=False))
+    consult.end()
+    transcript, _ = write_outputs(consult, result, tmp_path / "out")
+    learner = [t for t in json.loads(transcript.read_text())["turns"] if t["role"] == "learner"]
+    assert [t["confidence"] for t in learner] == [0.93, 0.412]
+    stored = [t for t in store.transcript(consult.session_id).turns if t.role == "learner"]
+    assert [t.meta["confidence"] for t in stored] == [0.93, 0.412]
+    assert all("confidence" not in t.meta for t in consult.transcript.turns if t.role == "patient")
+
+
+def test_a_recogniser_without_confidence_stores_none() -> None:
+    class TextOnly:
+        name = "text-only"
+
+        def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+            return "Do you smoke?"
+
+    out = asyncio.run(run_stage(STTStage(TextOnly(), SessionContext()), [_stopped(over=False)]))
+    assert isinstance(out[0], UserText) and out[0].text == "Do you smoke?" and out[0].confidence is None
+
+
+def test_segment_confidence_words_then_tokens() -> None:
+    from types import SimpleNamespace as NS
+
+    from vpatient.speech.stt import segment_confidence
+
+    words = [NS(words=[NS(probability=0.9), NS(probability=0.5)], tokens=[1, 2], avg_logprob=-5.0)]
+    assert segment_confidence(words) == 0.7  # the average word probability wins when there are words
+    tokens = [NS(words=None, tokens=[1, 2, 3], avg_logprob=np.log(0.8)), NS(words=None, tokens=[4], avg_logprob=0.0)]
+    assert segment_confidence(tokens) == round(float(np.exp((3 * np.log(0.8) + 0.0) / 4)), 3)
+    assert segment_confidence([]) is None

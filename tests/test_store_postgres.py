@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from vpatient.errors import StoreError
 from vpatient.store import Store
 
 
@@ -85,5 +86,29 @@ def test_sessions_and_turns_on_postgresql(pg_url: str) -> None:
     turns = again.transcript(sid).to_json()["turns"]
     assert turns[1] == {"role": "patient", "text": "I smoke about fifteen a day.", "disclosed": ["smoking_history"]}
     assert again.integrity_ok()
+    store.close()
+    again.close()
+
+
+def test_grades_on_postgresql(pg_url: str) -> None:
+    store = Store(pg_url)
+    sid = store.start_session(persona_id="chest_pain_exertional", persona_hash="f" * 64)
+    store.add_turn(sid, "learner", "Do you smoke?")
+    store.end_session(sid)
+    grade = {"rubric": "history_taking", "transcript": sid, "score": 3.0, "max_score": 17.0, "percent": 17.6}
+    first = store.add_grade(
+        sid, {**grade, "metrics": {"ratio": float("nan")}}, rubric_hash="a" * 64, grader_version="0.1.0+abc"
+    )
+    second = store.add_grade(sid, {**grade, "score": 4.0}, rubric_hash="b" * 64, grader_version="0.1.0+abc")
+    again = Store(pg_url)
+    kept = again.grades(sid)
+    assert [(g.id, g.score, g.rubric_hash[0], g.passed) for g in kept] == [
+        (first, 3.0, "a", False),
+        (second, 4.0, "b", False),
+    ]
+    assert kept[0].grade["metrics"] == {"ratio": None}  # PostgreSQL's JSON has no NaN
+    assert [g.id for g in again.current_grades(rubric_id="history_taking") if g.session_id == sid] == [second]
+    with pytest.raises(StoreError, match="no session 'nope'"):
+        again.add_grade("nope", grade, rubric_hash="a", grader_version="v")
     store.close()
     again.close()

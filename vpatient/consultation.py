@@ -48,6 +48,7 @@ class Consultation:
                 persona_hash=content_hash(self.persona_path),
                 persona_path=str(self.persona_path),
                 engine=self.engine.mode,
+                meta={"scenario": str(self.persona.scenario)},  # picks the rubric that grades it
             )
         self.transcript = Transcript(id=self.session_id, persona=self.persona.id)
         if hasattr(self.engine, "session_id"):

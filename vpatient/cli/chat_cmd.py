@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
         help="SQLAlchemy URL of the session store (default: $VPATIENT_DB or a SQLite file in ~/.local/share/vpatient)",
     )
     add_engine_options(p)
+    from vpatient.cli.feedback import add_grade_options
+
+    add_grade_options(p)
     p.add_argument("--quiet", action="store_true", help="print only the session id")
     p.set_defaults(handler=chat)
 
@@ -145,6 +148,15 @@ def chat(args: argparse.Namespace) -> int:
         if out:
             save(consult.transcript, out)
             say(f"\ntranscript written to {out}", file=sys.stderr)
+    if not getattr(args, "no_grade", False):
+        from vpatient.cli.feedback import grade_consultation, report_path
+
+        grade_consultation(
+            consult,
+            rubric=getattr(args, "rubric", None),
+            html=report_path(args.out) if args.out else None,
+            quiet=args.quiet,
+        )
     if consult.store_error is not None:
         raise StoreError(
             f"{consult.store_error}. The consultation stopped there; every turn, the last reply included, is in "

@@ -51,6 +51,27 @@ def register_grader(eval_subparsers: Any) -> None:
         action="store_true",
         help="also list every development-split disagreement with the grader's rationale (never held-out ones)",
     )
+    j = g.add_argument_group("optional LLM judge (never needed; the default is offline and deterministic)")
+    j.add_argument(
+        "--judge",
+        action="store_true",
+        help="also judge every labelled item with an LLM and report rules, judge and combined side by side",
+    )
+    j.add_argument("--judge-backend", choices=["llamacpp", "transformers", "openai"], default="llamacpp")
+    j.add_argument(
+        "--judge-model",
+        metavar="PATH_OR_NAME",
+        help="llamacpp: 'qwen', 'smollm2' (packaged) or a .gguf file; transformers: a folder; openai: the model name",
+    )
+    j.add_argument("--judge-endpoint", metavar="URL", help="openai backend: base URL, e.g. http://127.0.0.1:8000/v1")
+    j.add_argument(
+        "--judge-policy",
+        choices=["either", "both", "judge"],
+        default="either",
+        help="either: met when the rules or a cited judge verdict say so (default); both: only when both do; "
+        "judge: the judge's cited verdict, the rules where it gave none",
+    )
+    j.add_argument("--judge-timeout", type=float, default=60.0, metavar="S", help="seconds per item (%(default)s)")
     g.set_defaults(handler=grader_agreement)
 
 
@@ -138,12 +159,17 @@ def grader_agreement(args: argparse.Namespace) -> int:
     if not results:
         print("vpatient: no labelled items matched the transcripts and the rubric", file=sys.stderr)
         return 1
+    judged: dict[str, Any] = {}
+    if args.judge:
+        judged = _judge(args, rubric, transcripts, labels, splits, wanted, grader)
     if args.json:
         payload = {
             "rubric": rubric.id,
             "splits": {n: r.to_json(details=args.details and n == "dev") for n, r in results.items()},
             "warnings": warnings,
         }
+        if judged:
+            payload["judge"] = judged
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         print(side_by_side(results))
@@ -155,4 +181,37 @@ def grader_agreement(args: argparse.Namespace) -> int:
                 for d in item.disagreements:
                     who = f"{d['transcript']} human={d['human']} grader={d['grader']}"
                     print(f"  {item.item}: {who}: {d['rationale']}")
+        if judged:
+            from vpatient.grading.llm_judge import judge_table
+
+            for name, report in judged.items():
+                print(f"\nRules, judge and combined ({name}):")
+                print(judge_table(report))
     return 0
+
+
+def _judge(
+    args: argparse.Namespace,
+    rubric: Any,
+    transcripts: dict[str, Any],
+    labels: dict[str, Any],
+    splits: dict[str, list[str]],
+    wanted: list[str],
+    grader: Any,
+) -> dict[str, Any]:
+    from vpatient.errors import UsageError
+    from vpatient.grading.llm_judge import judge_agreement, make_judge
+
+    if args.judge_backend == "openai" and not (args.judge_endpoint and args.judge_model):
+        raise UsageError("--judge-backend openai needs --judge-endpoint URL and --judge-model NAME")
+    if args.judge_backend == "transformers" and not args.judge_model:
+        raise UsageError("--judge-backend transformers needs --judge-model FOLDER")
+    judge = make_judge(
+        args.judge_backend, model=args.judge_model, endpoint=args.judge_endpoint, timeout_s=args.judge_timeout
+    )
+    out: dict[str, Any] = {}
+    for name in wanted:
+        subset = {tid: labels[tid] for tid in splits.get(name, []) if tid in labels}
+        if subset:
+            out[name] = judge_agreement(rubric, transcripts, subset, grader, judge, args.judge_policy)
+    return out

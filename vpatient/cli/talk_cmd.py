@@ -42,6 +42,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
     )
+    p.add_argument(
+        "--stt-word-confidence",
+        action="store_true",
+        help="store the average word probability as each learner turn's recognition confidence (slower: a word "
+        "alignment pass per turn) instead of the mean token probability",
+    )
     p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
     p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
@@ -55,6 +61,9 @@ def register(sub: Any) -> None:
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
+    from vpatient.cli.feedback import add_grade_options
+
+    add_grade_options(p)
     p.set_defaults(handler=talk)
 
 
@@ -100,6 +109,7 @@ def talk(args: argparse.Namespace) -> int:
         threads=args.threads,
         vocabulary=persona_vocabulary(persona),
         allow_download=getattr(args, "stt_download", False),
+        word_confidence=getattr(args, "stt_word_confidence", False),
     )
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
@@ -164,6 +174,10 @@ def talk(args: argparse.Namespace) -> int:
             result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
         transcript, timings = write_outputs(consult, result, out_dir)
     print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
+    if not args.no_grade:
+        from vpatient.cli.feedback import grade_consultation, report_path
+
+        grade_consultation(consult, rubric=args.rubric, html=report_path(transcript))
     if consult.store_error is not None:
         raise StoreError(
             f"{consult.store_error}. Every turn is in {transcript} (session {consult.session_id} is marked "

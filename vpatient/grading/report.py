@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vpatient.files import write_private
 from vpatient.grading.grader import Grade
+from vpatient.grading.review import CHECK_AUDIO, UNCERTAIN_BELOW, confidence, uncertain_items, uncertain_turns
 from vpatient.grading.schema import Rubric
 from vpatient.terminal import spreadsheet_cell
 from vpatient.transcript import Transcript
@@ -35,6 +36,8 @@ text-align:left;vertical-align:top} th{background:#eef1f5}
 .item{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px 10px;margin:6px 0}
 .item:target,.turn:target{outline:3px solid #4a78c2}
 .warn{background:#fff1f0;border:1px solid #e7a6a1;padding:8px 10px;border-radius:8px}
+.turn.uncertain{border-style:dashed;border-color:#c0392b} .asr{background:#fbe3e0;color:#8a1f12}
+.asrnote{color:#8a1f12;font-size:13px}
 """
 
 
@@ -67,10 +70,17 @@ def _highlight(text: str, quotes: list[str]) -> str:
     return "".join(out)
 
 
-def html_report(grade: Grade, transcript: Transcript, rubric: Rubric | None = None) -> str:
+def html_report(
+    grade: Grade, transcript: Transcript, rubric: Rubric | None = None, *, threshold: float = UNCERTAIN_BELOW
+) -> str:
     """The assessor's report: scores per section, items with rationale, evidence and feedback, the transcript
-    with
-    evidence turns highlighted and linked both ways, and communication metrics."""
+    with evidence turns highlighted and linked both ways, and communication metrics. Speech-recognised
+    learner turns below `threshold` are flagged (the turns, a note at the top, and on every missed
+    behaviour the uncertain turns: the ones that came close to it when known, else all of them) so that a
+    recognition error is not mistaken for a missed question."""
+    uncertain = uncertain_turns(transcript, threshold)
+    flagged = uncertain_items(grade, uncertain)
+    uncertain_at = {u.turn for u in uncertain}
     by_turn: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for it in grade.items:
         for ev in it.evidence:
@@ -90,6 +100,13 @@ def html_report(grade: Grade, transcript: Transcript, rubric: Rubric | None = No
     ]
     if grade.warnings:
         parts.append("<div class='warn'>" + "<br>".join(_e(w) for w in grade.warnings) + "</div>")
+    if uncertain:
+        links = ", ".join(f"<a href='#turn-{u.turn}'>turn {u.turn}</a> ({u.confidence:.0%})" for u in uncertain)
+        parts.append(
+            f"<div class='warn' id='recognition'><b>Speech recognition uncertain</b> (confidence below "
+            f"{threshold:.0%}) in learner {links}: what the learner said may differ from the transcript; check "
+            "the audio before marking an item missed.</div>"
+        )
     parts.append("<h2>Sections</h2><table><tr><th>Section</th><th>Score</th><th>Weight</th><th>Percent</th></tr>")
     for s in grade.sections:
         pct = "n/a" if s.percent is None else f"{s.percent:g}%"
@@ -146,6 +163,16 @@ def html_report(grade: Grade, transcript: Transcript, rubric: Rubric | None = No
                 f"<div>{_e(it.rationale)}</div>"
                 + (f"<div class='muted'>{links}</div>" if links else "")
                 + (f"<div><i>Feedback:</i> {_e(it.feedback)}</div>" if it.feedback else "")
+                + (
+                    "<div class='asrnote'>&#9888; "
+                    + ", ".join(
+                        f"<a href='#turn-{u.turn}'>turn {u.turn}</a> ({u.confidence:.0%})"
+                        for u in flagged.get(it.id, uncertain)
+                    )
+                    + f": {_e(CHECK_AUDIO)}</div>"
+                    if uncertain and not it.met and not fault
+                    else ""
+                )
                 + "</div>"
             )
     parts.append("</section><section><h2>Transcript</h2>")
@@ -153,11 +180,20 @@ def html_report(grade: Grade, transcript: Transcript, rubric: Rubric | None = No
         parts.append("<p class='muted'>(empty transcript)</p>")
     for i, turn in enumerate(transcript.turns):
         refs = by_turn.get(i, [])
-        cls = f"turn {turn.role}" + (" evidence" if refs else "")
+        cls = f"turn {turn.role}" + (" evidence" if refs else "") + (" uncertain" if i in uncertain_at else "")
+        conf = confidence(turn.meta) if turn.role == "learner" else None
+        if conf is not None:
+            label = "recognition uncertain" if i in uncertain_at else "recognised"
+            css = "badge asr" if i in uncertain_at else "muted"
+            audio = turn.meta.get("audio")
+            listen = f" <a href='{_e(audio)}'>audio</a>" if isinstance(audio, str) and audio else ""
+            conf_html = f" <span class='{css}'>{label} {conf:.0%}</span>{listen}"
+        else:
+            conf_html = ""
         when = f" &middot; {turn.start:.1f}-{turn.end:.1f}s" if turn.start is not None and turn.end is not None else ""
         items = "".join(f"<a href='#item-{_e(item)}'>{_e(item)}</a>" for item in dict.fromkeys(r[0] for r in refs))
         parts.append(
-            f"<div class='{cls}' id='turn-{i}'><div class='who'>[{i}] {_e(turn.role)}{when}</div>"
+            f"<div class='{cls}' id='turn-{i}'><div class='who'>[{i}] {_e(turn.role)}{when}{conf_html}</div>"
             f"<div>{_highlight(turn.text, [q for _, q in refs])}</div>"
             + (f"<div class='items'>{items}</div>" if items else "")
             + "</div>"

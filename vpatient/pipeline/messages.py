@@ -74,6 +74,8 @@ class UserText(Message):
     stt_ms: float
     interrupted: bool = False
     """The learner talked over the patient (the persona engine treats it as an interruption)."""
+    confidence: float | None = None
+    """The recogniser's confidence in `text` (0-1), when it gives one; stored with the learner's turn."""
 
 
 @dataclass

@@ -31,7 +31,7 @@ from vpatient.pipeline.messages import (
 from vpatient.pipeline.stage import Stage
 from vpatient.speech.audio import STT_RATE, resample, write_wav
 from vpatient.speech.devices import AudioSink
-from vpatient.speech.stt import STT, is_backchannel
+from vpatient.speech.stt import STT, Recognition, is_backchannel, recognise
 from vpatient.speech.tts import TTS, prosody, split_sentences
 from vpatient.speech.vad import FRAME, FRAME_S, EndpointConfig, Endpointer, FrameVAD, sounds_unfinished
 
@@ -131,25 +131,25 @@ class STTStage(Stage):
         super().__init__()
         self.stt = stt
         self.ctx = ctx
-        self._guess: asyncio.Task[str] | None = None
+        self._guess: asyncio.Task[Recognition] | None = None
         self._guess_len = 0
         self.speculative_hits = 0
 
-    def _decode(self, audio: np.ndarray) -> str:
-        return self.stt.transcribe(audio)
+    def _decode(self, audio: np.ndarray) -> Recognition:
+        return recognise(self.stt, audio)
 
     async def process(self, msg: Message) -> None:
         if isinstance(msg, SpeechPaused):
             if self._guess is None or self._guess.done():
                 if self._guess is not None and self._guess.exception() is None:
-                    self.ctx.partial_text = self._guess.result()
+                    self.ctx.partial_text = self._guess.result().text
                 self._guess_len = msg.audio.size
                 new_guess = asyncio.create_task(asyncio.to_thread(self._decode, msg.audio))
                 self._guess = new_guess
 
-                def partial(task: asyncio.Task[str]) -> None:
+                def partial(task: asyncio.Task[Recognition]) -> None:
                     if task is self._guess and not task.cancelled() and task.exception() is None:
-                        self.ctx.partial_text = task.result()
+                        self.ctx.partial_text = task.result().text
 
                 new_guess.add_done_callback(partial)
             return
@@ -157,11 +157,11 @@ class STTStage(Stage):
             await self.push(msg)
             return
         guess, self._guess = self._guess, None
-        text = ""
+        heard = Recognition("")
         try:
             if guess is not None and msg.audio.size <= self._guess_len:
                 try:
-                    text = await guess
+                    heard = await guess
                     self.speculative_hits += 1
                 except Exception as exc:
                     await self.push(ErrorMessage(self.name, f"speculative decoding failed: {exc}"))
@@ -170,10 +170,10 @@ class STTStage(Stage):
                 if guess is not None:  # stale guess: let it finish first (one decode at a time on the CPU)
                     with contextlib.suppress(Exception):
                         await guess
-                text = await asyncio.to_thread(self._decode, msg.audio)
+                heard = await asyncio.to_thread(self._decode, msg.audio)
         finally:
             self.ctx.partial_text = ""
-        text = text.strip()
+        text = heard.text.strip()
         stt_ms = _ms(msg.detected_wall, time.perf_counter())
         if msg.over_patient and not msg.barged_in:
             if is_backchannel(text):
@@ -184,7 +184,14 @@ class STTStage(Stage):
             return  # a noise, not a turn
         await self.push(
             UserText(
-                text, msg.start_t, msg.end_t, msg.audio, msg.last_voiced_wall, stt_ms, interrupted=msg.over_patient
+                text,
+                msg.start_t,
+                msg.end_t,
+                msg.audio,
+                msg.last_voiced_wall,
+                stt_ms,
+                interrupted=msg.over_patient,
+                confidence=heard.confidence,
             )
         )
 
@@ -220,6 +227,8 @@ class EngineStage(Stage):
         m.text_wall = time.perf_counter()
         m.endpoint_ms = None
         meta: dict[str, Any] = {"stt_ms": msg.stt_ms}
+        if msg.confidence is not None:
+            meta["confidence"] = round(msg.confidence, 3)
         path = self.ctx.audio_path(m.turn, "learner")
         if path is not None:
             await asyncio.to_thread(write_wav, path, msg.audio, STT_RATE)

@@ -28,7 +28,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vpatient.errors import StoreError
-from vpatient.store.tables import SessionRow, TurnRow
+from vpatient.store.tables import GradeRow, SessionRow, TurnRow
+from vpatient.terminal import finite
 from vpatient.transcript import Transcript, Turn
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -134,6 +135,57 @@ class SessionInfo:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What grading needs to know about a stored session beyond its turns."""
+
+    id: str
+    persona_id: str
+    persona_path: str
+    status: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GradeRecord:
+    """A stored grade: the grade JSON with the rubric's id and content hash and the grader version."""
+
+    id: int
+    session_id: str
+    rubric_id: str
+    rubric_hash: str
+    rubric_path: str
+    grader_version: str
+    score: float
+    max_score: float
+    percent: float
+    passed: bool
+    created_at: str
+    grade: dict[str, Any]
+    meta: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _grade_record(r: GradeRow) -> GradeRecord:
+    return GradeRecord(
+        id=r.id,
+        session_id=r.session_id,
+        rubric_id=r.rubric_id,
+        rubric_hash=r.rubric_hash,
+        rubric_path=r.rubric_path,
+        grader_version=r.grader_version,
+        score=r.score,
+        max_score=r.max_score,
+        percent=r.percent,
+        passed=bool(r.passed),
+        created_at=r.created_at.isoformat(),
+        grade=dict(r.grade or {}),
+        meta=dict(r.meta or {}),
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -279,7 +331,87 @@ class Store:
             row.status = status
             row.ended_at = _now()
 
+    def add_grade(
+        self,
+        session_id: str,
+        grade: dict[str, Any],
+        *,
+        rubric_hash: str,
+        grader_version: str,
+        rubric_path: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Store a grade (the grade JSON) of a stored session in one transaction; returns the grade id.
+
+        Grades are never replaced: grading again (a rescore) adds a row and the newest one is current.
+        """
+        try:
+            rubric_id = str(grade["rubric"])
+            numbers = [float(grade[k]) for k in ("score", "max_score", "percent")]
+            passed = bool(grade.get("passed", False))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(
+                f"cannot store the grade of session {session_id!r}: it is not grade JSON (missing or bad {exc}); "
+                "store what Grader.grade(...).to_json() returns"
+            ) from exc
+        with self._mapped("store a grade"), self._write() as db, db.begin():
+            if db.get(SessionRow, session_id) is None:
+                raise StoreError(f"no session {session_id!r}; `vpatient sessions list` shows the ids")
+            row = GradeRow(
+                session_id=session_id,
+                rubric_id=rubric_id,
+                rubric_hash=rubric_hash,
+                rubric_path=rubric_path,
+                grader_version=grader_version,
+                score=numbers[0],
+                max_score=numbers[1],
+                percent=numbers[2],
+                passed=passed,
+                grade=finite(grade),  # PostgreSQL's JSON refuses NaN
+                created_at=_now(),
+                meta=finite(meta or {}),
+            )
+            db.add(row)
+            db.flush()
+            grade_id = int(row.id)
+        return grade_id
+
     # ------------------------------------------------------------------ reading
+    def session(self, session_id: str) -> SessionRecord:
+        """The session with this id or unique id prefix (as `transcript`)."""
+        with self._mapped("read a session"), self._db() as db:
+            row = self._find_session(db, session_id)
+            return SessionRecord(row.id, row.persona_id, row.persona_path, row.status, dict(row.meta or {}))
+
+    def _find_session(self, db: Session, session_id: str) -> SessionRow:
+        row = db.get(SessionRow, session_id)
+        if row is None:
+            prefix = SessionRow.id.startswith(session_id, autoescape=True)
+            matches = db.scalars(select(SessionRow).where(prefix)).all() if session_id else []
+            if len(matches) != 1:
+                raise StoreError(f"no session {session_id!r}; `vpatient sessions list` shows the ids")
+            row = matches[0]
+        return row
+
+    def grades(self, session_id: str | None = None, *, rubric_id: str | None = None) -> list[GradeRecord]:
+        """Stored grades, oldest first (of one session and/or one rubric when given)."""
+        query = select(GradeRow).order_by(GradeRow.id)
+        if session_id is not None:
+            query = query.where(GradeRow.session_id == session_id)
+        if rubric_id is not None:
+            query = query.where(GradeRow.rubric_id == rubric_id)
+        with self._mapped("read grades"), self._db() as db:
+            return [_grade_record(r) for r in db.scalars(query).all()]
+
+    def current_grades(self, *, rubric_id: str | None = None) -> list[GradeRecord]:
+        """The newest grade of each (session, rubric), oldest session first."""
+        newest = select(func.max(GradeRow.id)).group_by(GradeRow.session_id, GradeRow.rubric_id)
+        if rubric_id is not None:
+            newest = newest.where(GradeRow.rubric_id == rubric_id)
+        with self._mapped("read grades"), self._db() as db:
+            rows = db.scalars(select(GradeRow).where(GradeRow.id.in_(newest)).order_by(GradeRow.id)).all()
+            return [_grade_record(r) for r in rows]
+
     def sessions(self) -> list[SessionInfo]:
         counts = select(TurnRow.session_id, func.count().label("n")).group_by(TurnRow.session_id).subquery()
         with self._mapped("list sessions"), self._db() as db:
@@ -305,13 +437,7 @@ class Store:
     def transcript(self, session_id: str) -> Transcript:
         """The session with this id or unique id prefix (taken literally: % and _ are not wildcards)."""
         with self._mapped("read a session"), self._db() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None:
-                prefix = SessionRow.id.startswith(session_id, autoescape=True)
-                matches = db.scalars(select(SessionRow).where(prefix)).all() if session_id else []
-                if len(matches) != 1:
-                    raise StoreError(f"no session {session_id!r}; `vpatient sessions list` shows the ids")
-                row = matches[0]
+            row = self._find_session(db, session_id)
             turns = db.scalars(select(TurnRow).where(TurnRow.session_id == row.id).order_by(TurnRow.idx)).all()
         return Transcript(
             id=row.id,
