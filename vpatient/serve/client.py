@@ -91,7 +91,9 @@ class ServerClient:
 
         ws_url = self.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         try:
-            self.ws = connect(f"{ws_url}/ws/{session}?voice={int(voice)}", open_timeout=self.timeout, max_size=2**24)
+            ws = connect(f"{ws_url}/ws/{session}?voice={int(voice)}", open_timeout=self.timeout, max_size=2**24)
+            # entered as a context manager (websockets >= 17.1 warns otherwise), left by close()
+            self.ws = ws.__enter__()
         except OSError as exc:
             raise ServerError(f"cannot reach the vpatient server at {self.url}: {exc}", "unreachable") from exc
         first = self._next(self.timeout)
