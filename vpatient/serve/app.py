@@ -32,6 +32,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 BUSY_RETRY_S = 30
 
 
+def process_usage() -> dict[str, float]:
+    """CPU seconds used by this process so far and its peak memory (for `vpatient bench serve`)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "max_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
 def busy_response(exc: Busy) -> JSONResponse:
     return JSONResponse(
         {"error": "busy", "message": str(exc), "retry_after_s": BUSY_RETRY_S},
@@ -79,6 +87,7 @@ def create_app(hub: Hub, *, silence_ms: int = 600, drain_s: float = 20.0) -> Fas
             "speech": models.stt is not None,
             "load_s": models.load_s,
             "pool": models.gate.stats(),
+            "process": process_usage(),
         }
 
     @app.get("/api/cases")

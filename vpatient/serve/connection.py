@@ -19,7 +19,7 @@ Server to client:
     {"type": "state", "state": "listening" | "hearing" | "thinking" | "speaking"}   for the avatar
     {"type": "learner", "text", "turn"}                                   what was heard (or typed)
     {"type": "patient", "text", "index", "last", "turn", "emotion", "affect"}   subtitles, by sentence
-    {"type": "audio", "turn", "index", "sample_rate", "bytes"}            then one binary frame: PCM16 mono
+    {"type": "audio", "turn", "index", "sample_rate", "bytes", "text"}    then one binary frame: PCM16 mono
     {"type": "pause_audio"} | {"type": "resume_audio"} | {"type": "stop_audio"}  barge-in
     {"type": "turn_done", "turn", "text", "interrupted", "metrics"}       the reply is over and stored
     {"type": "error", "code", "message"}                                  the connection goes on
@@ -203,6 +203,7 @@ class Connection:
                         "sample_rate": msg.sample_rate,
                         "bytes": len(pcm),
                         "emotion": msg.emotion,
+                        "text": msg.text,
                     }
                 )
                 self._put(("bytes", pcm))

@@ -12,9 +12,10 @@ connection its own.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,19 +66,47 @@ class GatedSTT:
 
 
 class GatedTTS:
-    """A shared voice: one synthesis at a time per voice model (its runtime is not known to be
-    thread-safe), and within the gate."""
+    """A shared voice: up to `copies` instances of the voice model (its runtime is not known to be
+    thread-safe, so each instance does one synthesis at a time), made when first needed, used within the
+    gate. A caller first takes a free instance, then a gate place, so no gate place waits on a voice."""
 
-    def __init__(self, inner: Any, gate: ModelGate):
-        self.inner, self.gate = inner, gate
-        self.name: str = inner.name
-        self.sample_rate: int = inner.sample_rate
+    def __init__(self, make: Callable[[], Any], gate: ModelGate, copies: int = 1):
+        first = make()
+        self.make, self.gate = make, gate
+        self.name: str = first.name
+        self.sample_rate: int = first.sample_rate
+        self.copies = max(1, copies)
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._free.put(first)
+        self._made = 1
         self._lock = threading.Lock()
 
+    def _take(self) -> Any:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = self._made < self.copies
+            if grow:
+                self._made += 1
+        if grow:
+            try:
+                return self.make()
+            except Exception:
+                with self._lock:
+                    self._made -= 1
+                raise
+        return self._free.get()
+
     def synthesize(self, text: str, *, speed: float = 1.0) -> np.ndarray:
-        with self.gate, self._lock:
-            out: np.ndarray = self.inner.synthesize(text, speed=speed)
-            return out
+        tts = self._take()
+        try:
+            with self.gate:
+                out: np.ndarray = tts.synthesize(text, speed=speed)
+                return out
+        finally:
+            self._free.put(tts)
 
 
 class SilentTTS:
@@ -171,7 +200,12 @@ class Models:
         with self._voice_lock:
             tts = self._voices.get(key)
             if tts is None:
-                tts = self._voices[key] = GatedTTS(build_tts(self.options.voice, persona=persona), self.gate)
+                voice = self.options.voice
+
+                def make() -> Any:
+                    return build_tts(voice, persona=persona)
+
+                tts = self._voices[key] = GatedTTS(make, self.gate, copies=self.gate.workers)
             return tts
 
     def vad(self) -> Any:

@@ -79,7 +79,7 @@ function connect() {
   ws.onopen = () => { retry = 0; setStatus("connected"); if (mic.ctx) sendJSON({ type: "audio", sample_rate: mic.ctx.sampleRate }); };
   ws.onmessage = (ev) => {
     if (typeof ev.data !== "string") {
-      if (pendingAudio) { playAudio(ev.data, pendingAudio.sample_rate); pendingAudio = null; }
+      if (pendingAudio) { playAudio(ev.data, pendingAudio.sample_rate, pendingAudio.text); pendingAudio = null; }
       return;
     }
     onMessage(JSON.parse(ev.data));
@@ -110,6 +110,7 @@ function onMessage(m) {
       $("transcript").innerHTML = "";
       for (const t of m.turns) addTurn(t.role, t.text);
       vp.name = c.name;
+      vp.voice = m.voice;
       $("ptt").disabled = !m.speech;
       $("handsfree").disabled = !m.speech;
       setStatus(m.resumed ? "resumed" : "connected");
@@ -118,7 +119,7 @@ function onMessage(m) {
     case "state": setState(m.state); break;
     case "learner": addTurn("learner", m.text); break;
     case "patient":
-      if (m.text) { appendPatient(m.turn, m.text); $("subtitle").textContent = m.text; }
+      if (m.text) { appendPatient(m.turn, m.text); if (!vp.voice) $("subtitle").textContent = m.text; }
       if (m.emotion) vp.emotion = m.emotion;
       break;
     case "audio": pendingAudio = m; break;
@@ -181,7 +182,7 @@ function outContext() {
   return out.ctx;
 }
 
-function playAudio(buf, rate) {
+function playAudio(buf, rate, text) {
   const ctx = outContext();
   const pcm = new Int16Array(buf);
   if (!pcm.length) return;
@@ -194,6 +195,8 @@ function playAudio(buf, rate) {
   const at = Math.max(ctx.currentTime + 0.02, out.next);
   src.start(at);
   out.next = at + audio.duration;
+  // the subtitle shows the sentence while it is heard
+  setTimeout(() => { $("subtitle").textContent = text || ""; }, Math.max(0, (at - ctx.currentTime) * 1000));
   out.sources.push(src);
   src.onended = () => { out.sources = out.sources.filter((s) => s !== src); };
 }
