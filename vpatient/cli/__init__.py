@@ -18,6 +18,7 @@ from . import (
     models_cmd,
     persona_cmd,
     rubric_cmd,
+    serve_cmd,
     sessions_cmd,
     talk_cmd,
 )
@@ -33,6 +34,7 @@ AREAS = [
     grade_cmd,
     rubric_cmd,
     talk_cmd,
+    serve_cmd,
 ]
 
 

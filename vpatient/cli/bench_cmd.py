@@ -20,6 +20,42 @@ def register(sub: Any) -> None:
     register_engine(actions)
     register_latency(actions)
     register_avatar(actions)
+    register_serve(actions)
+
+
+def register_serve(actions: Any) -> None:
+    p = actions.add_parser(
+        "serve",
+        help="N simulated students speaking at once to a running `vpatient serve`",
+        description="Each student streams synthesised questions (flite) in real time, hands-free, and waits "
+        "for the spoken reply; prints voice-to-voice p50/p95, turns sent and stored, errors and the "
+        "server's CPU and memory per number of students.",
+    )
+    p.add_argument("--server", required=True, metavar="URL", help="e.g. http://127.0.0.1:8000")
+    p.add_argument("--sessions", default="1,2,4", help="comma-separated student counts (default: %(default)s)")
+    p.add_argument("--turns", type=int, default=4, help="questions per student (default: %(default)s)")
+    p.add_argument("--case", default="chest_pain_exertional", help="case id (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_bench_serve)
+
+
+def _bench_serve(args: argparse.Namespace) -> int:
+    from vpatient.serve.bench import bench_serve
+
+    counts = [int(x) for x in args.sessions.split(",") if x.strip()]
+    report = bench_serve(args.server, counts, turns=args.turns, case=args.case)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for run in report["runs"]:
+        v = run["voice_to_voice_ms"]
+        print(
+            f"{run['sessions']:3} students: voice-to-voice p50 {v['p50']:7.1f} ms p95 {v['p95']:7.1f} ms; "
+            f"turns sent {run['turns_sent']}, stored {run['turns_stored']}; errors {run['errors']}, "
+            f"refused {run['refused']}, failed {run['failed']}; server CPU {run['server_cpu_cores']} cores, "
+            f"{run['server_max_rss_mb']} MB"
+        )
+    return 0
 
 
 def register_latency(actions: Any) -> None:

@@ -26,8 +26,20 @@ def register(sub: Any) -> None:
     from vpatient.cli.feedback import add_grade_options
 
     add_grade_options(p)
+    add_server_options(p)
     p.add_argument("--quiet", action="store_true", help="print only the session id")
     p.set_defaults(handler=chat)
+
+
+def add_server_options(p: Any) -> None:
+    """--server and --session, shared by chat and talk."""
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="run the consultation on a `vpatient serve` server (e.g. http://127.0.0.1:8000): the models and the "
+        "session store are the server's; --persona names one of its cases",
+    )
+    p.add_argument("--session", metavar="ID", help="with --server: resume this consultation")
 
 
 def add_engine_options(p: Any) -> None:
@@ -102,6 +114,10 @@ def unsaved_path(session_id: str) -> Path:
 
 
 def chat(args: argparse.Namespace) -> int:
+    if getattr(args, "server", None):
+        from vpatient.cli.remote import chat as remote_chat
+
+        return remote_chat(args)
     from vpatient.consultation import Consultation
     from vpatient.embeddings import default_embedder
     from vpatient.files import check_writable_file

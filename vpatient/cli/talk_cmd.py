@@ -64,6 +64,9 @@ def register(sub: Any) -> None:
     from vpatient.cli.feedback import add_grade_options
 
     add_grade_options(p)
+    from vpatient.cli.chat_cmd import add_server_options
+
+    add_server_options(p)
     p.set_defaults(handler=talk)
 
 
@@ -80,6 +83,10 @@ def talk(args: argparse.Namespace) -> int:
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
+    if args.server:
+        from vpatient.cli.remote import talk as remote_talk
+
+        return remote_talk(args)
     args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     check_engine_options(args)

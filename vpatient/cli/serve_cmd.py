@@ -1,0 +1,120 @@
+"""`vpatient serve`: the consultation server (FastAPI + uvicorn) for a cohort of students."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve consultations to many students (browser page, `vpatient chat --server URL`)",
+        description="Loads the models once and serves the student page and the consultation WebSocket. "
+        "Prints `vpatient: serving at http://HOST:PORT` once it accepts connections.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: %(default)s)")
+    p.add_argument(
+        "--persona",
+        nargs="+",
+        metavar="FILE_OR_ID",
+        help="the cases offered (default: every shipped persona)",
+    )
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the session store (default: $VPATIENT_DB)")
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        default=8,
+        help="consultations at once; one more gets 'server busy, try again' (default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="model calls (speech, voice, embeddings) at once (default: %(default)s)"
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds a disconnected session keeps its place before it is dropped from memory (it stays "
+        "resumable from the store) (default: %(default)s)",
+    )
+    p.add_argument("--no-speech", action="store_true", help="typed consultations only (no speech models loaded)")
+    p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
+    p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: packaged tiny.en)")
+    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
+    from vpatient.cli.chat_cmd import add_engine_options
+
+    add_engine_options(p)
+    p.set_defaults(handler=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from vpatient.serve.app import create_app
+    except ImportError as exc:
+        from vpatient.errors import ModelUnavailableError
+
+        raise ModelUnavailableError(
+            f"vpatient serve needs the serve extra ({exc.name} is missing): pip install -e '.[serve]'"
+        ) from exc
+    from vpatient.cli.chat_cmd import check_engine_options
+    from vpatient.errors import UsageError
+    from vpatient.persona.engines import LLMOptions
+    from vpatient.serve.models import ModelOptions, Models
+    from vpatient.serve.sessions import Hub, load_cases
+    from vpatient.shipped import persona_path, personas
+    from vpatient.store import Store
+
+    check_engine_options(args)
+    if args.max_sessions < 1 or args.workers < 1:
+        raise UsageError("--max-sessions and --workers must be at least 1")
+    paths = [Path(persona_path(p)) for p in args.persona] if args.persona else personas()
+    cases = load_cases(paths)
+    model = args.model
+    if args.engine == "llm" and args.backend == "llamacpp":
+        from vpatient.model_install import resolve_llm_model
+
+        model = resolve_llm_model(model)
+    options = ModelOptions(
+        engine=args.engine,
+        llm=LLMOptions(backend=args.backend, model=model, endpoint=args.endpoint, timeout_s=args.llm_timeout),
+        speech=not args.no_speech,
+        voice=args.voice,
+        stt_model=args.stt_model,
+        workers=args.workers,
+    )
+    store = Store(args.db)
+    models = Models(options)
+    print(f"vpatient: loading models ({len(cases)} cases, engine {args.engine})...", file=sys.stderr, flush=True)
+    models.load([c.persona for c in cases.values()])
+    hub = Hub(models, store, cases, max_sessions=args.max_sessions, grace_s=args.grace)
+    app = create_app(hub, silence_ms=args.silence_ms, drain_s=args.llm_timeout + 10)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=1024 * 1024,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            host, port = server.servers[0].sockets[0].getsockname()[:2]
+            print(f"vpatient: serving at http://{host}:{port} (sessions stored in {store.url})", flush=True)
+        await task
+
+    asyncio.run(run())
+    return 0
