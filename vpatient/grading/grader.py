@@ -194,7 +194,7 @@ class Grader:
         self._needs_embeddings = any(c.by_meaning for c in self._compiled.values())
         self._ready = False
         self._cache: dict[str, np.ndarray] = {}
-        self.model = load_model(rubric.id) if learned else None
+        self.model: RubricModel | None = load_model(rubric.id) if learned else None
         self._active: list[str] = []
         self._model_warnings: list[str] = []
         if self.model is not None:
@@ -248,9 +248,7 @@ class Grader:
                 extra = learned.get(item.id)
                 if extra is not None:
                     policy = self.model.items[item.id].policy if self.model else "rules"
-                    if policy == "learned":
-                        hits = extra
-                    elif policy == "either" and not hits:
+                    if policy == "learned" or (policy == "either" and not hits):
                         hits = extra
                 dropped = rules.dropped.get(item.id) if not hits else None
                 items.append(self._item_grade(item, section.id, hits, found, dropped, transcript))

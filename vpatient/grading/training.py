@@ -161,7 +161,7 @@ class Choice:
     kappa: float
 
 
-def _decide(policy: str, rule: bool, score: float, thr: float) -> int:
+def _decide(policy: str, rule: bool | int, score: float, thr: float) -> int:
     if policy == "rules":
         return int(rule)
     if policy == "learned":
