@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     assert not set(ids) & set(splits.get("heldout", [])), "a held-out id reached training"
     print(f"{rubric.id}: {len(ids)} development transcripts ({len(dev) - len(ids)} dev ids without data)")
     grader = Grader(rubric, learned=False)
-    examples = prepare(grader, transcripts, labels, ids)
+    from vpatient.embeddings import cache_dir
+
+    examples = prepare(grader, transcripts, labels, ids, cache=cache_dir() / "grader-training")
     model, reports = train(rubric, grader, examples, nested=not args.no_nested)
     out = (args.out or models_dir()) / f"{rubric.id}.json"
     model.save(out)

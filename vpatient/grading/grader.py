@@ -22,7 +22,7 @@ from vpatient.grading.learned import (
 )
 from vpatient.grading.matching import CompiledEvidence, Matches, find
 from vpatient.grading.metrics import Metrics, compute
-from vpatient.grading.schema import Evidence, Item, Kind, Rubric, Speaker
+from vpatient.grading.schema import Detector, Evidence, Item, Kind, Rubric, Speaker
 from vpatient.transcript import Transcript
 
 MAX_EVIDENCE = 3
@@ -90,12 +90,17 @@ class ItemGrade:
 
 @dataclass
 class SectionGrade:
+    """A section's marks: `earned` by its behaviour items, minus `deducted` for its faults, never below zero,
+    is its `score` out of `max`; the grade's score is the sum of its sections' scores."""
+
     id: str
     title: str
     weight: float
     score: float
     max: float
     percent: float | None
+    earned: float = 0.0
+    deducted: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -194,6 +199,11 @@ class Grader:
         self._needs_embeddings = any(c.by_meaning for c in self._compiled.values())
         self._ready = False
         self._cache: dict[str, np.ndarray] = {}
+        jargon_items = [i.evidence for i in rubric.items() if i.evidence.detector == Detector.jargon_unexplained]
+        self._jargon_terms: tuple[list[str], list[str]] = (
+            [t for ev in jargon_items for t in ev.terms],
+            [t for ev in jargon_items for t in ev.ignore_terms],
+        )
         self.model: RubricModel | None = load_model(rubric.id) if learned else None
         self._active: list[str] = []
         self._model_warnings: list[str] = []
@@ -252,7 +262,7 @@ class Grader:
                         hits = extra
                 dropped = rules.dropped.get(item.id) if not hits else None
                 items.append(self._item_grade(item, section.id, hits, found, dropped, transcript))
-        return self._total(transcript, items, warnings, compute(an))
+        return self._total(transcript, items, warnings, compute(an, *self._jargon_terms))
 
     def rule_matches(self, transcript: Transcript) -> RuleMatches:
         """What the rubric's own rules (acts, phrases, patterns, examples, detectors, ordering) find, per
@@ -316,10 +326,13 @@ class Grader:
         return transcript_features(rules.analysis, self._encode_turns, rules.events)
 
     def item_features(self, rules: RuleMatches, tf: TurnFeatures, item_id: str) -> np.ndarray:
+        return self.features_for(tf, {h.turn for h in rules.raw[item_id].hits}, item_id)
+
+    def features_for(self, tf: TurnFeatures, rule_turns: set[int], item_id: str) -> np.ndarray:
+        """The learned features of one item, given the turns its rules matched."""
         ce = self._compiled[item_id]
         if ce.by_meaning and ce.example_vectors is None:
             ce.embed_examples(self.embedder.encode_many)
-        rule_turns = {h.turn for h in rules.raw[item_id].hits}
         return item_features(tf, rule_turns, ce.example_vectors, ce.counter_vectors)
 
     def _encode_turns(self, texts: Sequence[str]) -> np.ndarray:
@@ -421,10 +434,14 @@ class Grader:
         weights = 0.0
         for section in self.rubric.sections:
             mine = [i for i in items if i.section == section.id]
-            score = sum(i.score for i in mine)
+            earned = sum(i.score for i in mine if i.score > 0)
+            deducted = -sum(i.score for i in mine if i.score < 0)
+            score = max(0.0, earned - deducted)
             top = sum(i.max for i in mine)
-            percent = round(max(0.0, score) / top * 100, 1) if top > 0 else None
-            sections.append(SectionGrade(section.id, section.title, section.weight, score, top, percent))
+            percent = round(score / top * 100, 1) if top > 0 else None
+            sections.append(
+                SectionGrade(section.id, section.title, section.weight, score, top, percent, earned, deducted)
+            )
             if percent is not None:
                 weighted += section.weight * percent
                 weights += section.weight
@@ -432,8 +449,8 @@ class Grader:
         return Grade(
             rubric=self.rubric.id,
             transcript=transcript.id,
-            score=float(sum(i.score for i in items)),
-            max_score=float(sum(i.max for i in items)),
+            score=float(sum(s.score for s in sections)),
+            max_score=float(sum(s.max for s in sections)),
             items=items,
             sections=sections,
             percent=percent,

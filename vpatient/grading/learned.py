@@ -28,7 +28,7 @@ from vpatient.grading.analysis import Analysis
 from vpatient.grading.schema import Item, Speaker
 from vpatient.language import moves
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 MAX_WORDS = 160
 """A turn is cut to this many words before embedding (MiniLM reads about 200)."""
 
@@ -77,6 +77,8 @@ def structure_names(events: Sequence[str]) -> list[str]:
         "length",
         "early",
         "patient_asked",
+        "patient_words",
+        "like_patient",
         *[f"after_{e}" for e in events],
     ]
 
@@ -114,6 +116,8 @@ def transcript_features(an: Analysis, encode: Encode, events: dict[str, int | No
             math.log1p(len(an.texts[t].split())) / 5.0,
             float(k < 3),
             float(asked),
+            math.log1p(len(an.texts[p].split())) / 5.0 if p is not None else 0.0,
+            float(tv[k] @ cv[k]),
         ]
         for first in events.values():
             row.append(float(first is not None and t > first))
@@ -127,18 +131,19 @@ def item_features(
     example_vectors: np.ndarray | None,
     counter_vectors: np.ndarray | None,
 ) -> np.ndarray:
-    """The full feature matrix of one item: turn meaning, context meaning, structure, and the item's own
-    rules and examples (rule hit in this turn, rules met anywhere, nearest example, nearest counter-example)."""
+    """The feature matrix of one item: the turn's meaning, structure, and the item's own rules and examples
+    (rule hit in this turn, rules met anywhere, nearest example and counter-example to the turn, nearest
+    example to what the patient had just said)."""
     n = len(tf.turns)
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
     hit = np.array([[float(t in rule_turns)] for t in tf.turns], dtype=np.float32)
     met = np.full((n, 1), float(bool(rule_turns)), dtype=np.float32)
-    ex = (tf.turn_vectors @ example_vectors.T).max(axis=1, keepdims=True) if example_vectors is not None else None
-    cx = (tf.turn_vectors @ counter_vectors.T).max(axis=1, keepdims=True) if counter_vectors is not None else None
-    ex = ex if ex is not None else np.zeros((n, 1), np.float32)
-    cx = cx if cx is not None else np.zeros((n, 1), np.float32)
-    return np.hstack([tf.turn_vectors, tf.context_vectors, tf.structure, hit, met, ex, cx]).astype(np.float32)
+    zero = np.zeros((n, 1), np.float32)
+    ex = (tf.turn_vectors @ example_vectors.T).max(axis=1, keepdims=True) if example_vectors is not None else zero
+    cx = (tf.turn_vectors @ counter_vectors.T).max(axis=1, keepdims=True) if counter_vectors is not None else zero
+    px = (tf.context_vectors @ example_vectors.T).max(axis=1, keepdims=True) if example_vectors is not None else zero
+    return np.hstack([tf.turn_vectors, tf.structure, hit, met, ex, cx, px]).astype(np.float32)
 
 
 @dataclass

@@ -11,19 +11,23 @@ each outer fold's training part only; the honest estimate).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vpatient.grading.agreement import cohen_kappa, gwet_ac1
 from vpatient.grading.grader import Grader
-from vpatient.grading.learned import ItemModel, RubricModel, fit_logistic, item_hash
+from vpatient.grading.learned import FEATURE_VERSION, ItemModel, RubricModel, fit_logistic, item_hash
 from vpatient.grading.schema import Rubric
 from vpatient.transcript import Transcript
 
-L2_GRID = (30.0, 100.0, 300.0)
+L2_GRID = (30.0, 150.0)
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
 FOLDS = 5
 MARGIN = 0.03
@@ -59,20 +63,35 @@ def prepare(
     transcripts: dict[str, Transcript],
     labels: dict[str, dict[str, Any]],
     ids: Sequence[str],
+    cache: Path | None = None,
 ) -> list[Example]:
+    """The examples of `ids`; the rules' matches and the turn features (the slow part) are kept in `cache`
+    (a folder) keyed by the rubric's content and the transcript's text, so a re-run only redoes the fitting."""
     out: list[Example] = []
     items = [i.id for i in grader.rubric.items()]
+    rubric_key = hashlib.sha256(grader.rubric.model_dump_json().encode()).hexdigest()[:12]
     for tid in ids:
         t = transcripts[tid]
-        rules = grader.rule_matches(t)
-        tf = grader.turn_features(rules)
+        key = hashlib.sha256(
+            (rubric_key + str(FEATURE_VERSION) + json.dumps(t.to_json(), sort_keys=True)).encode()
+        ).hexdigest()[:20]
+        path = cache / f"{key}.pkl" if cache else None
+        if path is not None and path.is_file():
+            tf, rule_turns = pickle.loads(path.read_bytes())
+        else:
+            rules = grader.rule_matches(t)
+            tf = grader.turn_features(rules)
+            rule_turns = {i: {h.turn for h in rules.raw[i].hits} for i in items}
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(pickle.dumps((tf, rule_turns)))
         lab = labels[tid]
         out.append(
             Example(
                 id=tid,
                 turns=tf.turns,
-                x={i: grader.item_features(rules, tf, i) for i in items},
-                rule_met={i: bool(rules.raw[i].hits) for i in items},
+                x={i: grader.features_for(tf, rule_turns[i], i) for i in items},
+                rule_met={i: bool(rule_turns[i]) for i in items},
                 label={i: int(lab[i]["label"]) for i in items if i in lab},
                 evidence={i: [int(x) for x in lab[i].get("turns", [])] for i in items if i in lab},
             )
