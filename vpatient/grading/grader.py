@@ -290,7 +290,10 @@ class Grader:
         def resolve(key: str) -> Matches:
             if key in raw:
                 return raw[key]
-            if key in resolving or not transcript.turns:  # cycles are refused by the rubric check anyway
+            if not transcript.turns:
+                raw[key] = Matches([], [])
+                return raw[key]
+            if key in resolving:  # cycles are refused by the rubric check anyway
                 return Matches([], [])
             resolving.add(key)
             ev: Evidence = self._compiled[key].ev
