@@ -242,6 +242,11 @@ def train_item(exs: Sequence[Example], item: str, nested: bool = True) -> tuple[
                 if g == f:
                     s = _score(m, e, item)
                     nested_pred[j] = _decide(inner.policy, e.rule_met[item], s, inner.threshold)
+    if model.policy != "rules" and nested and len(set(h)) > 1:
+        gain = _kappa(h, nested_pred) - _kappa(h, rules)
+        if gain <= 0:  # the honest (nested) estimate does not beat the rules: keep the rules
+            notes.append(f"learned {model.policy} dropped: nested kappa does not beat the rules ({gain:+.3f})")
+            model = ItemModel(item=item, policy="rules")
     report = ItemReport(
         item=item,
         policy=model.policy,
