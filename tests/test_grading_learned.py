@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.conftest import ROOT
-from vpatient.grading import Grader, load_rubric
+from vpatient.grading import Grader, Rubric, load_rubric
 from vpatient.grading.learned import ItemModel, RubricModel, fit_logistic, load_model
 from vpatient.grading.report import csv_report
 from vpatient.transcript import Transcript, Turn
@@ -49,10 +49,14 @@ def test_a_learned_item_of_an_edited_rubric_falls_back_to_its_rules(embedder) ->
     active = [i for i, m in (model.items.items() if model else []) if m.policy != "rules"]
     if not active:
         return  # nothing learned is shipped for this rubric
-    item = next(i for i in rubric.items() if i.id == active[0])
-    item.description += " (edited by faculty)"
-    g = Grader(rubric, embedder=embedder).grade(_transcript(BBN))
-    assert any(w.startswith(f"{item.id}: the learned weights were trained for another version") for w in g.warnings)
+    data = rubric.model_dump(mode="json")
+    for section in data["sections"]:
+        for item in section["items"]:
+            if item["id"] == active[0]:
+                item["description"] += " (edited by faculty)"
+    edited = Rubric.model_validate(data)
+    g = Grader(edited, embedder=embedder).grade(_transcript(BBN))
+    assert any(w.startswith(f"{active[0]}: the learned weights were trained for another version") for w in g.warnings)
 
 
 def test_shipped_weights_match_their_rubrics() -> None:
