@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vpatient.grading import jargon as grading_jargon
 from vpatient.grading.analysis import Analysis, Clause
 from vpatient.grading.schema import Detector, Evidence, Speaker
 from vpatient.language import acts as A
@@ -107,11 +108,6 @@ def new_symptom_question(an: Analysis, ev: Evidence) -> list[Hit]:
     return hits
 
 
-_MEANING_Q = re.compile(
-    r"\bwhat (?:does|do|is|'s) (?:that|this|it|\w+) (?:mean|means)\b|\bwhat'?s that\b|\bmeaning\b", re.I
-)
-
-
 def _extra_terms(ev: Evidence) -> re.Pattern[str] | None:
     if not ev.terms:
         return None
@@ -119,63 +115,8 @@ def _extra_terms(ev: Evidence) -> re.Pattern[str] | None:
 
 
 def _jargon_in_turn(an: Analysis, t: int, ev: Evidence) -> list[str]:
-    """Unexplained jargon in learner turn t (explained in that turn, or in the learner's next turn when the
-    patient did not have to ask what it meant, counts as explained)."""
-    text = an.texts[t]
-    ignore = {x.lower() for x in ev.ignore_terms}
-    found = jargon.occurrences(text)
-    extra = _extra_terms(ev)
-    if extra:
-        found += [(m.group(1).lower(), m.start(1)) for m in extra.finditer(text)]
-    abbrevs = [(w, p) for w, p in jargon.acronyms(text) if w.lower() not in ignore]
-    if not found and not abbrevs:
-        return []
-    patient_before = an.said_before(t, "patient").lower()
-    nxt = an.next(t, "learner")
-    between = " ".join(an.texts[t + 1 : nxt]) if nxt is not None else ""
-    follow = an.texts[nxt] if nxt is not None and not _MEANING_Q.search(between) else ""
-    out: list[str] = []
-    for term, pos in found:
-        if term in ignore or term in out:
-            continue
-        if re.search(r"\b" + re.escape(term) + r"\b", patient_before):
-            continue  # the patient used the word first
-        if jargon.explained_at(text, term, pos) or _defined(text, term, pos):
-            continue
-        if follow and (jargon.explained(follow, term) or _plain_word_in(term, follow)):
-            continue
-        out.append(term)
-    for word, pos in abbrevs:
-        if word in out or re.search(r"\b" + re.escape(word.lower()) + r"\b", patient_before):
-            continue
-        if jargon.acronym_explained(text, word, pos) or _defined(text, word, pos):
-            continue
-        if jargon.spelled_out(an.said_before(t, "learner"), word):
-            continue  # spelled out earlier in the consultation
-        if follow and jargon.acronym_explained(follow + " " + word, word, len(follow) + 1):
-            continue
-        out.append(word)
-    return out
-
-
-def _defined(text: str, term: str, pos: int) -> bool:
-    """'X means...', 'X is when...', or naming a plainly described thing: 'the medicines are called X'."""
-    after = re.compile(
-        re.escape(term)
-        + r"\W+(?:\w+\W+){0,2}(?:means?|is when|is where|refers to|describes|is the (?:name|word|term))\b",
-        re.I,
-    )
-    if after.search(text):
-        return True
-    return bool(re.search(r"\b(?:called|known as|we call|termed|named)\W*$", text[max(0, pos - 30) : pos], re.I))
-
-
-def _plain_word_in(term: str, text: str) -> bool:
-    low = text.lower()
-    for pattern, plain in jargon.JARGON.items():
-        if re.fullmatch(pattern, term):
-            return plain.lower() in low
-    return False
+    """Unexplained jargon in learner turn t, by the grader's one term list (vpatient.grading.jargon)."""
+    return [u.term for u in grading_jargon.uses_in_turn(an, t, ev.terms, ev.ignore_terms) if not u.explained]
 
 
 def jargon_unexplained(an: Analysis, ev: Evidence) -> list[Hit]:

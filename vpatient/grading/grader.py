@@ -12,9 +12,17 @@ from vpatient.embeddings import Embedder
 from vpatient.grading.analysis import Analysis
 from vpatient.grading.detectors import Hit
 from vpatient.grading.judge import Judge
+from vpatient.grading.learned import (
+    RubricModel,
+    TurnFeatures,
+    item_features,
+    item_hash,
+    load_model,
+    transcript_features,
+)
 from vpatient.grading.matching import CompiledEvidence, Matches, find
 from vpatient.grading.metrics import Metrics, compute
-from vpatient.grading.schema import Evidence, Item, Kind, Rubric, Speaker
+from vpatient.grading.schema import Detector, Evidence, Item, Kind, Rubric, Speaker
 from vpatient.transcript import Transcript
 
 MAX_EVIDENCE = 3
@@ -82,12 +90,17 @@ class ItemGrade:
 
 @dataclass
 class SectionGrade:
+    """A section's marks: `earned` by its behaviour items, minus `deducted` for its faults, never below zero,
+    is its `score` out of `max`; the grade's score is the sum of its sections' scores."""
+
     id: str
     title: str
     weight: float
     score: float
     max: float
     percent: float | None
+    earned: float = 0.0
+    deducted: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -151,10 +164,33 @@ class Grade:
         )
 
 
+@dataclass
+class RuleMatches:
+    """What a rubric's rules found in one transcript: per event and item the matches, why a match was
+    dropped (ordering), and the first turn of each event."""
+
+    analysis: Analysis
+    raw: dict[str, Matches]
+    dropped: dict[str, str]
+    events: dict[str, int | None]
+
+
+def _turn_quote(an: Analysis, turn: int, limit: int = 300) -> str:
+    text = an.texts[turn].strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 class Grader:
     """Grades transcripts against one rubric. Build once (regexes compiled, examples embedded), reuse."""
 
-    def __init__(self, rubric: Rubric, embedder: Embedder | None = None, judge: Judge | None = None):
+    def __init__(
+        self,
+        rubric: Rubric,
+        embedder: Embedder | None = None,
+        judge: Judge | None = None,
+        *,
+        learned: bool = True,
+    ):
         self.rubric = rubric
         self.judge = judge
         self._embedder = embedder
@@ -162,6 +198,27 @@ class Grader:
         self._compiled.update({i.id: CompiledEvidence(i.evidence) for i in rubric.items()})
         self._needs_embeddings = any(c.by_meaning for c in self._compiled.values())
         self._ready = False
+        self._cache: dict[str, np.ndarray] = {}
+        jargon_items = [i.evidence for i in rubric.items() if i.evidence.detector == Detector.jargon_unexplained]
+        self._jargon_terms: tuple[list[str], list[str]] = (
+            [t for ev in jargon_items for t in ev.terms],
+            [t for ev in jargon_items for t in ev.ignore_terms],
+        )
+        self.model: RubricModel | None = load_model(rubric.id) if learned else None
+        self._active: list[str] = []
+        self._model_warnings: list[str] = []
+        if self.model is not None:
+            for item in rubric.items():
+                m = self.model.items.get(item.id)
+                if m is None or m.policy == "rules":
+                    continue
+                if m.item_hash != item_hash(item):
+                    self._model_warnings.append(
+                        f"{item.id}: the learned weights were trained for another version of this item; "
+                        "graded by its rules only (retrain: scripts/train_grader.py)"
+                    )
+                    continue
+                self._active.append(item.id)
 
     @property
     def embedder(self) -> Embedder:
@@ -185,15 +242,36 @@ class Grader:
 
     def grade(self, transcript: Transcript) -> Grade:
         self.prepare()
-        an = Analysis(transcript)
-        warnings: list[str] = []
+        rules = self.rule_matches(transcript)
+        an = rules.analysis
+        warnings: list[str] = list(self._model_warnings)
         if not transcript.turns:
             warnings.append("the transcript has no turns: nothing can be met")
         elif not any(an.texts[t].strip() for t in an.speaker_turns(Speaker.learner)):
             warnings.append("the transcript has no learner speech: nothing can be met")
+        learned = self._learned_hits(rules)
+        items: list[ItemGrade] = []
+        for section in self.rubric.sections:
+            for item in section.items:
+                found = rules.raw[item.id]
+                hits = list(found.hits)
+                extra = learned.get(item.id)
+                if extra is not None:
+                    policy = self.model.items[item.id].policy if self.model else "rules"
+                    if policy == "learned" or (policy == "either" and not hits):
+                        hits = extra
+                dropped = rules.dropped.get(item.id) if not hits else None
+                items.append(self._item_grade(item, section.id, hits, found, dropped, transcript))
+        return self._total(transcript, items, warnings, compute(an, *self._jargon_terms))
+
+    def rule_matches(self, transcript: Transcript) -> RuleMatches:
+        """What the rubric's own rules (acts, phrases, patterns, examples, detectors, ordering) find, per
+        event and item, before any learned weights are applied."""
+        self.prepare()
+        an = Analysis(transcript)
         raw: dict[str, Matches] = {}
         dropped: dict[str, str] = {}
-        cache: dict[str, np.ndarray] = {}
+        cache = self._cache
 
         def encode_cached(texts: Sequence[str]) -> np.ndarray:
             missing = list(dict.fromkeys(t for t in texts if t not in cache))
@@ -212,7 +290,10 @@ class Grader:
         def resolve(key: str) -> Matches:
             if key in raw:
                 return raw[key]
-            if key in resolving or not transcript.turns:  # cycles are refused by the rubric check anyway
+            if not transcript.turns:
+                raw[key] = Matches([], [])
+                return raw[key]
+            if key in resolving:  # cycles are refused by the rubric check anyway
                 return Matches([], [])
             resolving.add(key)
             ev: Evidence = self._compiled[key].ev
@@ -234,12 +315,57 @@ class Grader:
             resolving.discard(key)
             return raw[key]
 
-        items: list[ItemGrade] = []
-        for section in self.rubric.sections:
-            for item in section.items:
-                found = resolve(item.id)
-                items.append(self._item_grade(item, section.id, found.hits, found, dropped.get(item.id), transcript))
-        return self._total(transcript, items, warnings, compute(an))
+        for event in self.rubric.events:
+            resolve(event.id)
+        for item in self.rubric.items():
+            resolve(item.id)
+        if len(cache) > 20000:
+            cache.clear()
+        events = {e.id: (raw[e.id].hits[0].turn if raw[e.id].hits else None) for e in self.rubric.events}
+        return RuleMatches(an, raw, dropped, events)
+
+    def turn_features(self, rules: RuleMatches) -> TurnFeatures:
+        """The item-independent learned features of every learner turn (see vpatient.grading.learned)."""
+        return transcript_features(rules.analysis, self._encode_turns, rules.events)
+
+    def item_features(self, rules: RuleMatches, tf: TurnFeatures, item_id: str) -> np.ndarray:
+        return self.features_for(tf, {h.turn for h in rules.raw[item_id].hits}, item_id)
+
+    def features_for(self, tf: TurnFeatures, rule_turns: set[int], item_id: str) -> np.ndarray:
+        """The learned features of one item, given the turns its rules matched."""
+        ce = self._compiled[item_id]
+        if ce.by_meaning and ce.example_vectors is None:
+            ce.embed_examples(self.embedder.encode_many)
+        return item_features(tf, rule_turns, ce.example_vectors, ce.counter_vectors)
+
+    def _encode_turns(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return self.embedder.encode(texts)
+
+    def _learned_hits(self, rules: RuleMatches) -> dict[str, list[Hit]]:
+        """Per item decided (partly) by learned weights: the learner turns at or above its threshold, best
+        first (empty list when none)."""
+        if self.model is None or not self._active:
+            return {}
+        tf = self.turn_features(rules)
+        out: dict[str, list[Hit]] = {}
+        for item_id in self._active:
+            m = self.model.items[item_id]
+            if not tf.turns:
+                out[item_id] = []
+                continue
+            p = m.probabilities(self.item_features(rules, tf, item_id))
+            order = np.argsort(-p, kind="stable")
+            hits: list[Hit] = []
+            for k in order:
+                if p[k] < m.threshold:
+                    break
+                t = tf.turns[int(k)]
+                reason = f"reads like the item's evidence in the assessors' examples (learned, p={float(p[k]):.2f})"
+                hits.append(Hit(t, 0, _turn_quote(rules.analysis, t), reason, similarity=float(p[k])))
+            out[item_id] = hits
+        return out
 
     def _item_grade(
         self,
@@ -311,10 +437,14 @@ class Grader:
         weights = 0.0
         for section in self.rubric.sections:
             mine = [i for i in items if i.section == section.id]
-            score = sum(i.score for i in mine)
+            earned = sum(i.score for i in mine if i.score > 0)
+            deducted = -sum(i.score for i in mine if i.score < 0)
+            score = max(0.0, earned - deducted)
             top = sum(i.max for i in mine)
-            percent = round(max(0.0, score) / top * 100, 1) if top > 0 else None
-            sections.append(SectionGrade(section.id, section.title, section.weight, score, top, percent))
+            percent = round(score / top * 100, 1) if top > 0 else None
+            sections.append(
+                SectionGrade(section.id, section.title, section.weight, score, top, percent, earned, deducted)
+            )
             if percent is not None:
                 weighted += section.weight * percent
                 weights += section.weight
@@ -322,8 +452,8 @@ class Grader:
         return Grade(
             rubric=self.rubric.id,
             transcript=transcript.id,
-            score=float(sum(i.score for i in items)),
-            max_score=float(sum(i.max for i in items)),
+            score=float(sum(s.score for s in sections)),
+            max_score=float(sum(s.max for s in sections)),
             items=items,
             sections=sections,
             percent=percent,

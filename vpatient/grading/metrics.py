@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vpatient.grading import jargon as grading_jargon
 from vpatient.grading.analysis import Analysis
 from vpatient.language import acts as A
-from vpatient.language import jargon, moves
+from vpatient.language import moves
 
 OVERLAP_TOLERANCE = 0.5
 """Seconds of overlap ignored (transcription timing jitter)."""
@@ -66,8 +68,11 @@ class Metrics:
         return cls(**known, jargon=[JargonUse(**j) for j in data.get("jargon", [])])
 
 
-def compute(an: Analysis) -> Metrics:
+def compute(an: Analysis, extra_terms: Iterable[str] = (), ignore_terms: Iterable[str] = ()) -> Metrics:
+    """The metrics of one consultation; jargon by the grader's one term list (vpatient.grading.jargon), with a
+    rubric's jargon item's own extra and ignored terms."""
     m = Metrics()
+    m.jargon = [JargonUse(u.turn, u.term, u.explained) for u in grading_jargon.uses(an, extra_terms, ignore_terms)]
     turns = an.transcript.turns
     for i, turn in enumerate(turns):
         words = len(an.texts[i].split())
@@ -83,10 +88,6 @@ def compute(an: Analysis) -> Metrics:
                         m.closed_questions += 1
                 if A.is_empathic(clause.text):
                     m.empathic_statements += 1
-            text = an.texts[i]
-            for term, pos in jargon.occurrences(text):
-                if not any(j.turn == i and j.term == term for j in m.jargon):
-                    m.jargon.append(JargonUse(turn=i, term=term, explained=jargon.explained_at(text, term, pos)))
         else:
             m.patient_turns += 1
             m.patient_words += words

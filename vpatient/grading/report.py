@@ -13,7 +13,7 @@ from pathlib import Path
 from vpatient.files import write_private
 from vpatient.grading.grader import Grade
 from vpatient.grading.review import CHECK_AUDIO, UNCERTAIN_BELOW, confidence, uncertain_items, uncertain_turns
-from vpatient.grading.schema import Rubric
+from vpatient.grading.schema import Kind, Rubric
 from vpatient.terminal import spreadsheet_cell
 from vpatient.transcript import Transcript
 
@@ -111,7 +111,13 @@ def html_report(
     for s in grade.sections:
         pct = "n/a" if s.percent is None else f"{s.percent:g}%"
         parts.append(
-            f"<tr><td>{_e(s.title)}</td><td>{_fmt(s.score)} / {_fmt(s.max)}</td>"
+            f"<tr><td>{_e(s.title)}</td><td>{_fmt(s.score)} / {_fmt(s.max)}"
+            + (
+                f" <span class='muted'>({_fmt(s.earned)} earned, {_fmt(s.deducted)} deducted for faults)</span>"
+                if s.deducted
+                else ""
+            )
+            + "</td>"
             f"<td>{s.weight:g}</td><td>{pct}</td></tr>"
         )
     parts.append("</table>")
@@ -203,13 +209,31 @@ def html_report(
 
 
 def csv_report(grades: Sequence[Grade], rubric: Rubric) -> str:
-    """One row per transcript, one column per item (1 = met, 0 = not; for faults 1 = the fault happened)."""
+    """One row per transcript: the score, each section's score (they add up to it), one column per item
+    (1 = met; for fault items 1 = the fault happened), and a column `one_means` saying so, naming the faults."""
     ids = [i.id for i in rubric.items()]
+    faults = [i.id for i in rubric.items() if i.kind == Kind.fault]
+    one_means = "1 = done" + (f"; for the fault items {', '.join(faults)}: 1 = the fault happened" if faults else "")
+    sections = [s.id for s in rubric.sections]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["transcript", "rubric", "score", "max_score", "percent", "passed", *ids, "warnings"])
+    w.writerow(
+        [
+            "transcript",
+            "rubric",
+            "score",
+            "max_score",
+            "percent",
+            "passed",
+            *(f"section:{s}" for s in sections),
+            *ids,
+            "one_means",
+            "warnings",
+        ]
+    )
     for g in grades:
         met = {i.id: int(i.met) for i in g.items}
+        by_section = {s.id: s.score for s in g.sections}
         row = [
             g.transcript,
             g.rubric,
@@ -217,7 +241,9 @@ def csv_report(grades: Sequence[Grade], rubric: Rubric) -> str:
             g.max_score,
             g.percent,
             int(g.passed),
+            *(by_section.get(s, "") for s in sections),
             *(met.get(i, "") for i in ids),
+            one_means,
             "; ".join(g.warnings),
         ]
         w.writerow([spreadsheet_cell(cell) for cell in row])  # ids come from transcript files: no formulas
