@@ -355,7 +355,12 @@ class Grader:
             if not tf.turns:
                 out[item_id] = []
                 continue
-            p = m.probabilities(self.item_features(rules, tf, item_id))
+            try:
+                p = m.probabilities(self.item_features(rules, tf, item_id))
+            except ValueError as exc:
+                # the rubric's events changed since training (another feature count): the rules decide
+                self._model_warnings.append(f"{exc}; graded by its rules only (retrain: scripts/train_grader.py)")
+                continue
             order = np.argsort(-p, kind="stable")
             hits: list[Hit] = []
             for k in order:

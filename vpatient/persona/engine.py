@@ -87,6 +87,7 @@ _INVASIVE = re.compile(
     r"procedure|injections?|insulin|antidepressants?|tablets? for (?:your )?mood)\b",
     re.I,
 )
+_POINTS_BACK = re.compile(r"\b(?:that|those|he|she|him|her|they|them)\b", re.I)
 _BELIEF_WORDS = re.compile(
     r"\b(?:faith|belie\w+|religio\w*|culture|cultural|traditions?|practices?|prayers?|fast(?:ing)?|important to "
     r"you|matters to you|values)\b",
@@ -438,8 +439,10 @@ class ScriptedEngine:
             d.notes.append(f"about what the patient said: {s.id}")
             return None
         follow = self.memory.follow_up(clause, self.state.last_told)
-        weak = not fresh or not any(m.by == "keyword" for m in fresh)
-        if follow is not None and (weak or self.memory.person_referent(clause, self.state.last_told)):
+        keyed = any(m.by == "keyword" for m in fresh)
+        weak = not fresh or not (keyed or any(m.score >= self.matcher.SPECIFIC for m in fresh))
+        points_back = bool(_POINTS_BACK.search(clause)) and not keyed  # "how long's THAT been going on?"
+        if follow is not None and (weak or points_back or self.memory.person_referent(clause, self.state.last_told)):
             s, sentence = follow
             d.tell(s, sentence)
             d.notes.append(f"follow-up on {s.id}")

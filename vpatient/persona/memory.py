@@ -43,7 +43,11 @@ _WH_KIND: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "frequency",
         re.compile(r"\b(?:how often|how many times|how frequent)", re.I),
-        re.compile(r"\b(?:times?|a (?:day|week|month)|every|daily|weekly|most days|once|twice)\b", re.I),
+        re.compile(
+            r"\b(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few) times|(?:a|per|each) "
+            r"(?:day|week|month)|every (?:day|week|night|morning)|daily|weekly|most days|once|twice)\b",
+            re.I,
+        ),
     ),
     (
         "amount",
