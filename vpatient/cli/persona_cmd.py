@@ -11,6 +11,11 @@ def register(sub: Any) -> None:
     psub = p.add_subparsers(dest="persona_command", required=True, metavar="ACTION")
     v = psub.add_parser("validate", help="check persona files; one line per problem as FILE:LINE: field: message")
     v.add_argument("files", nargs="*", metavar="FILE", help="persona files (default: every shipped persona)")
+    v.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the check that each statement's own example questions reach it (it loads the embedding model)",
+    )
     v.set_defaults(handler=validate)
     s = psub.add_parser("show", help="print a readable summary of a persona")
     s.add_argument("file", metavar="FILE_OR_ID", help="persona file, or the id of a shipped persona")
@@ -27,8 +32,17 @@ def validate(args: argparse.Namespace) -> int:
     from vpatient.persona.loader import load_persona
     from vpatient.shipped import personas
 
+    from vpatient.persona.lint import warnings
+
     files = args.files or [str(p) for p in personas()]
-    return validate_files(files, load_persona, lambda p: f"{p.id}, {len(p.statements())} statements")
+    embedder: Any = None
+    if not args.quick:
+        from vpatient.embeddings import default_embedder
+
+        embedder = default_embedder()
+    return validate_files(
+        files, load_persona, lambda p: f"{p.id}, {len(p.statements())} statements", lambda p: warnings(p, embedder)
+    )
 
 
 def show(args: argparse.Namespace) -> int:

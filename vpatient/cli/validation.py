@@ -11,8 +11,14 @@ from vpatient.errors import FileProblemError
 T = TypeVar("T")
 
 
-def validate_files(paths: Iterable[str], load: Callable[[str], T], describe: Callable[[T], str]) -> int:
-    """Print every problem as FILE:LINE: field: message on stdout; a short 'ok' per good file on stderr."""
+def validate_files(
+    paths: Iterable[str],
+    load: Callable[[str], T],
+    describe: Callable[[T], str],
+    warn: Callable[[T], list[str]] | None = None,
+) -> int:
+    """Print every problem as FILE:LINE: field: message on stdout; a short 'ok' per good file on stderr;
+    warnings (a file that loads but will not behave as meant) as FILE: warning: message on stdout."""
     failed = 0
     for path in paths:
         try:
@@ -23,4 +29,6 @@ def validate_files(paths: Iterable[str], load: Callable[[str], T], describe: Cal
                 print(problem)
         else:
             print(f"{path}: ok ({describe(loaded)})", file=sys.stderr)
+            for message in warn(loaded) if warn else []:
+                print(f"{path}: warning: {message}")
     return 1 if failed else 0

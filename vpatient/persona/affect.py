@@ -33,12 +33,13 @@ SHIFTS: dict[str, dict[str, float]] = {
 
 # Words in an improves_with / worsens_with phrase -> the move it names.
 _SENSITIVITY_WORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("jargon", re.compile(r"jargon|medical (?:words|terms|language)|technical|euphemism", re.I)),
+    ("jargon", re.compile(r"jargon|medical (?:words|terms|language)|technical|euphemism|without explanation", re.I)),
     (
         "dismissive",
         re.compile(
             r"dismiss|told (?:it is|it's|that it is) (?:nothing|just)|\bjust (?:tired|a bug|stress)|false "
-            r"reassurance|not (?:being )?(?:believed|listened)|judg|joke|assumption|stereotyp|told flatly|orders",
+            r"reassurance|not (?:being )?(?:believed|listened)|judg|joke|assumption|stereotyp|told flatly|orders|"
+            r"only through|as if it was not|as if (?:it|she|he) (?:was|were)n'?t",
             re.I,
         ),
     ),
@@ -46,10 +47,14 @@ _SENSITIVITY_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("interruption", re.compile(r"interrupt|cut off|talked over", re.I)),
     (
         "empathy",
-        re.compile(r"taken seriously|listen|believed|empath|kind|warm|not (?:her|his|their) fault|silence|time", re.I),
+        re.compile(
+            r"taken seriously|listen|believed|empath|kind|warm|not (?:her|his|their) fault|silence|time|private|"
+            r"privacy|wait for|company",
+            re.I,
+        ),
     ),
     ("invitation_to_talk", re.compile(r"asked (?:what|about|how)|being asked|own (?:view|idea|thought)", re.I)),
-    ("plain_explanation", re.compile(r"plain|simple|clear|explain|slow", re.I)),
+    ("plain_explanation", re.compile(r"plain|simple|clear|explain|slow|matter-of-fact|without delay|straight", re.I)),
     ("reassurance", re.compile(r"reassur|common and treatable|not be left alone|not alone|support", re.I)),
     ("interpreter", re.compile(r"interpreter|translat|own language", re.I)),
     ("respect", re.compile(r"respect|faith|belief|prayer|religio|culture", re.I)),
