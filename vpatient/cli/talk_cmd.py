@@ -43,7 +43,20 @@ def register(sub: Any) -> None:
         help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
     )
     p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
-    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
+    p.add_argument(
+        "--silence-ms",
+        type=int,
+        default=600,
+        help="silence that ends the learner's turn when the end-of-turn model gives no verdict (%(default)s)",
+    )
+    p.add_argument(
+        "--end-of-turn",
+        default="smart",
+        choices=["smart", "silence"],
+        help="smart: Smart Turn judges whether the learner has finished (a short wait when they have, a long "
+        "one when not); silence: a fixed --silence-ms (default: %(default)s)",
+    )
+    p.add_argument("--beam-size", type=int, default=5, help="speech-to-text beam search width (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
     p.add_argument("--fast", action="store_true", help="files: feed audio as fast as possible, not in real time")
     p.add_argument(
@@ -56,6 +69,20 @@ def register(sub: Any) -> None:
 
     add_engine_options(p)
     p.set_defaults(handler=talk)
+
+
+def _turn_model(kind: str) -> Any:
+    """Smart Turn for `smart` (with a note and the fixed budget when it is not installed), None for `silence`."""
+    if kind != "smart":
+        return None
+    from vpatient.errors import ModelUnavailableError
+    from vpatient.speech.turn import SmartTurn
+
+    try:
+        return SmartTurn()
+    except ModelUnavailableError as exc:
+        print(f"vpatient: {exc}; ending turns after a fixed silence instead", file=sys.stderr)
+        return None
 
 
 def talk(args: argparse.Namespace) -> int:
@@ -98,9 +125,11 @@ def talk(args: argparse.Namespace) -> int:
     stt = WhisperSTT(
         args.stt_model,
         threads=args.threads,
+        beam_size=args.beam_size,
         vocabulary=persona_vocabulary(persona),
         allow_download=getattr(args, "stt_download", False),
     )
+    turn = _turn_model(args.end_of_turn)
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
@@ -140,9 +169,14 @@ def talk(args: argparse.Namespace) -> int:
         sink=sink,
         out_dir=out_dir,
         endpoint=EndpointConfig(silence_ms=args.silence_ms),
+        turn=turn,
         on_message=show,
     )
-    print(f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name})", file=sys.stderr)
+    print(
+        f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name}, "
+        f"end of turn: {turn.name if turn else f'{args.silence_ms} ms of silence'})",
+        file=sys.stderr,
+    )
     from vpatient.pipeline.session import SessionResult
 
     result = SessionResult([], [])

