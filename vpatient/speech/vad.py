@@ -86,8 +86,12 @@ _HESITANT = re.compile(r"(?:\b(?:um+|uh+|er+m?|hmm+|and|but|so|because|like|or|t
 
 
 def sounds_unfinished(partial: str) -> bool:
-    """The partial transcript ends in a filler, a conjunction or a comma: the speaker is mid-thought."""
-    return bool(partial.strip()) and bool(_HESITANT.search(partial.strip()))
+    """The partial transcript ends in a filler, a conjunction, a comma or an ellipsis (Whisper writes "the..."
+    for a voice that trails off): the speaker is mid-thought."""
+    text = partial.strip()
+    if text.endswith(("...", "…")):
+        return True
+    return bool(text) and bool(_HESITANT.search(text.rstrip(".")))
 
 
 @dataclass
