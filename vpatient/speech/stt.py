@@ -136,10 +136,11 @@ class WhisperSTT:
         duration = audio.size / 16000
         texts: list[str] = []
         words: list[Word] = []
-        for seg in segments:
+        for seg in segments:  # a lazy generator: each window is decoded when asked for
             seg_words = [Word(w.word.strip(), round(float(w.probability), 3)) for w in seg.words or []]
             # With word timings faster-whisper decodes again from the last word's end; on the last second of
             # a turn that re-decode is a hallucination the model itself doubts ("... pressure | ramipine").
+            # A turn under 30 s is one window: stop after it, so that the re-decode never runs.
             if (
                 texts
                 and seg_words
@@ -149,6 +150,8 @@ class WhisperSTT:
                 continue
             texts.append(seg.text.strip())
             words += [w for w in seg_words if w.text]
+            if duration < 29.5:
+                break
         return Recognition(" ".join(t for t in texts if t).strip(), words)
 
 
@@ -185,7 +188,7 @@ _CAPITAL = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})")
 
 
 def persona_vocabulary(persona: Persona, limit: int = 40) -> list[str]:
-    """Names, drugs and places the persona mentions, for the recogniser's hotwords."""
+    """Names, drugs and places the persona mentions, for the recogniser's prompt."""
     words: list[str] = []
     ident = persona.identity
     words += ident.name.split()
