@@ -169,6 +169,8 @@ def test_a_held_turn_is_released_when_the_learner_stays_quiet(release: Message) 
 def test_trailing_off_sounds_unfinished() -> None:
     assert sounds_unfinished("Can you tell me about the...") and sounds_unfinished("and then…")
     assert sounds_unfinished("It goes to my, um.") and sounds_unfinished("I was walking and.")
+    assert sounds_unfinished("Do you have any?") and sounds_unfinished("I was wondering whether.")
+    assert not sounds_unfinished("Who do you live with?") and not sounds_unfinished("What are you taking it for?")
     assert not sounds_unfinished("Do you have any allergies?")
 
 

@@ -272,13 +272,18 @@ def bench_hesitation(
         )
     learner = run["learner"]
     refs = [" ".join(str(p) for p in parts if isinstance(p, str)) for parts in HESITANT_TURNS]
+    ends = {tuple(normalise(r)[-1:]) for r in refs}
+    # A turn that does not end with the last word of a played turn was cut at a pause inside it.
+    cut = [h for h in learner if tuple(normalise(h)[-1:]) not in ends]
     return {
         "turns_played": len(files),
         "learner_turns_heard": len(learner),
-        "cut_off": len(learner) - len(files),
+        "cut_off": len(cut),
+        "merged": max(0, len(refs) - (len(learner) - len(cut))),
         "endpoint_ms": run["summary"].get("endpoint_ms"),
         "voice_to_voice_ms": run["summary"].get("voice_to_voice_ms"),
         "held_turns": run["held_turns"],
+        "complete_verdicts": f"{sum(p >= 0.5 for p in run['verdicts'])}/{len(run['verdicts'])}",
         "wer_percent": wer(list(zip(refs, learner, strict=False))) if len(learner) == len(refs) else None,
         "heard": learner,
     }

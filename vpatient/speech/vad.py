@@ -82,7 +82,10 @@ class EnergyVAD:
         return 1.0 if float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) > self.threshold else 0.0
 
 
-_HESITANT = re.compile(r"(?:\b(?:um+|uh+|er+m?|hmm+|and|but|so|because|like|or|the|a|my|i)|[,\-–])\s*$", re.I)
+_HESITANT = re.compile(
+    r"(?:\b(?:um+|uh+|er+m?|hmm+|and|but|so|because|whether|if|like|or|the|a|an|any|my|your|his|their|our|i)|[,\-–])\s*$",
+    re.I,
+)
 
 
 def sounds_unfinished(partial: str) -> bool:
@@ -91,7 +94,7 @@ def sounds_unfinished(partial: str) -> bool:
     text = partial.strip()
     if text.endswith(("...", "…")):
         return True
-    return bool(text) and bool(_HESITANT.search(text.rstrip(".")))
+    return bool(text) and bool(_HESITANT.search(text.rstrip(".?")))
 
 
 @dataclass
