@@ -22,6 +22,8 @@ done
 # and only with root (CI containers) or sudo; otherwise a hint.
 missing=()
 command -v flite >/dev/null 2>&1 || missing+=(flite)
+# espeak-ng gives the phonemes of the male patient voice (Piper's joe, run with onnxruntime), in a subprocess.
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
 # The tests also run the session store against a real PostgreSQL server (skipped when it is absent).
 if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi

@@ -42,7 +42,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
     )
-    p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
+    p.add_argument(
+        "--voice",
+        default="auto",
+        choices=["auto", "hibari", "piper-onnx", "piper", "flite"],
+        help="patient voice engine",
+    )
     p.add_argument(
         "--silence-ms",
         type=int,
