@@ -238,3 +238,28 @@ def test_confidence_and_words_reach_the_transcript(tmp_path: Path, chest_pain) -
     learner = next(t for t in consult.transcript.turns if t.role == "learner")
     assert learner.meta["confidence"] == 0.9
     assert learner.meta["words"] == [["What", 0.9], ["brings", 0.9], ["you", 0.9], ["in", 0.9], ["today?", 0.9]]
+
+
+def test_a_long_first_sentence_is_spoken_in_two_parts() -> None:
+    from vpatient.pipeline.messages import AudioOut, PatientText
+    from vpatient.pipeline.stages import TTSStage, first_clause
+
+    assert first_clause("Well, it started about three weeks ago, when I was walking the dog.") == (
+        "Well, it started about three weeks ago,",
+        "when I was walking the dog.",
+    )
+    assert first_clause("No, never.") is None
+    tts = FakeTTS()
+    stage = TTSStage(tts)
+    long = "It started about three weeks ago, when I was walking the dog up the hill."
+    out = asyncio.run(
+        run_stage(stage, [PatientText(long, 0, False, 1), PatientText("It went off after a rest.", 1, True, 1)])
+    )
+    audio = [m for m in out if isinstance(m, AudioOut)]
+    assert [a.text for a in audio] == [
+        "It started about three weeks ago,",
+        "when I was walking the dog up the hill.",
+        "It went off after a rest.",
+    ]
+    assert [a.last for a in audio] == [False, False, True] and all(a.samples.size for a in audio)
+    assert tts.calls == [a.text for a in audio]

@@ -78,7 +78,8 @@ def _bench_latency(args: argparse.Namespace) -> int:
         h = report["hesitation"]
         wait = h["endpoint_ms"]["p50"] if h["endpoint_ms"] else float("nan")
         print(
-            f"hesitation: {h['turns_played']} turns with pauses inside, {h['cut_off']} cut off, {h['merged']} merged, "
+            f"hesitation: {h['turns_played']} turns with pauses inside, {h['heard_whole']} heard whole, "
+            f"{h['cut_off']} cut off or garbled, "
             f"{h['held_turns']} held for an unfinished transcript; end-of-turn wait p50 {wait:.0f} ms"
         )
     if "recognition" in report:

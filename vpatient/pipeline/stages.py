@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -388,9 +389,22 @@ class EngineStage(Stage):
         await self.push(PatientText("", index, True, m.turn, reply.emotion, dict(reply.affect), pros.speed))
 
 
+_FIRST_CLAUSE = re.compile(r"^(.{12,}?[,;:])\s+(\S.{12,})$")
+
+
+def first_clause(text: str, min_chars: int = 48) -> tuple[str, str] | None:
+    """A long sentence cut after its first clause ("Well, it started about three weeks ago, ..."), so that a
+    slower voice can start speaking the first part while it synthesises the rest; None if it is short."""
+    if len(text) < min_chars:
+        return None
+    m = _FIRST_CLAUSE.match(text.strip())
+    return (m.group(1), m.group(2)) if m else None
+
+
 class TTSStage(Stage):
-    """PatientText in, AudioOut out (one per sentence, synthesised in a worker thread). A failed synthesis
-    is reported and the sentence goes on as text only (empty audio)."""
+    """PatientText in, AudioOut out (one per sentence, synthesised in a worker thread; the first sentence of a
+    reply in two parts when it is long, so that the reply starts sooner). A failed synthesis is reported and
+    the sentence goes on as text only (empty audio)."""
 
     name = "tts"
 
@@ -403,18 +417,31 @@ class TTSStage(Stage):
         if not isinstance(msg, PatientText):
             await self.push(msg)
             return
-        samples = np.zeros(0, dtype=np.float32)
-        if msg.text.strip():
-            try:
-                samples = await asyncio.to_thread(self.tts.synthesize, msg.text, speed=msg.speed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self.push(ErrorMessage(self.name, f"{self.tts.name} failed on {msg.text!r}: {exc}; text only"))
+        parts = first_clause(msg.text) if msg.index == 0 else None
+        if parts is not None:
+            head = await self._synthesize(parts[0], msg.speed)
+            clause_pause = np.zeros(int(0.08 * self.tts.sample_rate), dtype=np.float32)
+            head = np.concatenate([head, clause_pause]) if head.size else head
+            await self.push(AudioOut(head, self.tts.sample_rate, parts[0], 0, False, msg.turn, msg.emotion))
+            text = parts[1]
+        else:
+            text = msg.text
+        samples = await self._synthesize(text, msg.speed)
         if not msg.last and samples.size:
             pause = prosody(self.persona, msg.emotion).pause_s
             samples = np.concatenate([samples, np.zeros(int(pause * self.tts.sample_rate), dtype=np.float32)])
-        await self.push(AudioOut(samples, self.tts.sample_rate, msg.text, msg.index, msg.last, msg.turn, msg.emotion))
+        await self.push(AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion))
+
+    async def _synthesize(self, text: str, speed: float) -> np.ndarray:
+        if not text.strip():
+            return np.zeros(0, dtype=np.float32)
+        try:
+            return await asyncio.to_thread(self.tts.synthesize, text, speed=speed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self.push(ErrorMessage(self.name, f"{self.tts.name} failed on {text!r}: {exc}; text only"))
+            return np.zeros(0, dtype=np.float32)
 
 
 class PlaybackStage(Stage):

@@ -272,14 +272,16 @@ def bench_hesitation(
         )
     learner = run["learner"]
     refs = [" ".join(str(p) for p in parts if isinstance(p, str)) for parts in HESITANT_TURNS]
-    ends = {tuple(normalise(r)[-1:]) for r in refs}
-    # A turn that does not end with the last word of a played turn was cut at a pause inside it.
-    cut = [h for h in learner if tuple(normalise(h)[-1:]) not in ends]
+    # A played turn was heard whole if one learner turn starts with its first word and ends with its last.
+    whole = sum(
+        any(normalise(h)[:1] == normalise(r)[:1] and normalise(h)[-1:] == normalise(r)[-1:] for h in learner)
+        for r in refs
+    )
     return {
         "turns_played": len(files),
         "learner_turns_heard": len(learner),
-        "cut_off": len(cut),
-        "merged": max(0, len(refs) - (len(learner) - len(cut))),
+        "heard_whole": whole,
+        "cut_off": len(refs) - whole,
         "endpoint_ms": run["summary"].get("endpoint_ms"),
         "voice_to_voice_ms": run["summary"].get("voice_to_voice_ms"),
         "held_turns": run["held_turns"],

