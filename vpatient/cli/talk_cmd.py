@@ -130,11 +130,11 @@ def talk(args: argparse.Namespace) -> int:
     stt = WhisperSTT(
         args.stt_model,
         threads=args.threads,
-        beam_size=args.beam_size,
+        beam_size=getattr(args, "beam_size", 5),
         vocabulary=persona_vocabulary(persona),
         allow_download=getattr(args, "stt_download", False),
     )
-    turn = _turn_model(args.end_of_turn)
+    turn = _turn_model(getattr(args, "end_of_turn", "smart"))
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
