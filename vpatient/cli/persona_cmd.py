@@ -29,10 +29,9 @@ def register(sub: Any) -> None:
 
 def validate(args: argparse.Namespace) -> int:
     from vpatient.cli.validation import validate_files
+    from vpatient.persona.lint import warnings
     from vpatient.persona.loader import load_persona
     from vpatient.shipped import personas
-
-    from vpatient.persona.lint import warnings
 
     files = args.files or [str(p) for p in personas()]
     embedder: Any = None

@@ -43,13 +43,25 @@ def register(sub: Any) -> None:
         help="allow --stt-model to be a model hub name (e.g. small.en) fetched from the network",
     )
     p.add_argument(
-        "--stt-word-confidence",
-        action="store_true",
-        help="store the average word probability as each learner turn's recognition confidence (slower: a word "
-        "alignment pass per turn) instead of the mean token probability",
+        "--voice",
+        default="auto",
+        choices=["auto", "hibari", "piper-onnx", "piper", "flite"],
+        help="patient voice engine",
     )
-    p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
-    p.add_argument("--silence-ms", type=int, default=600, help="silence that ends the learner's turn (%(default)s)")
+    p.add_argument(
+        "--silence-ms",
+        type=int,
+        default=600,
+        help="silence that ends the learner's turn when the end-of-turn model gives no verdict (%(default)s)",
+    )
+    p.add_argument(
+        "--end-of-turn",
+        default="smart",
+        choices=["smart", "silence"],
+        help="smart: Smart Turn judges whether the learner has finished (a short wait when they have, a long "
+        "one when not); silence: a fixed --silence-ms (default: %(default)s)",
+    )
+    p.add_argument("--beam-size", type=int, default=5, help="speech-to-text beam search width (%(default)s)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for speech-to-text (%(default)s)")
     p.add_argument("--fast", action="store_true", help="files: feed audio as fast as possible, not in real time")
     p.add_argument(
@@ -61,13 +73,21 @@ def register(sub: Any) -> None:
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
-    from vpatient.cli.feedback import add_grade_options
-
-    add_grade_options(p)
-    from vpatient.cli.chat_cmd import add_server_options
-
-    add_server_options(p)
     p.set_defaults(handler=talk)
+
+
+def _turn_model(kind: str) -> Any:
+    """Smart Turn for `smart` (with a note and the fixed budget when it is not installed), None for `silence`."""
+    if kind != "smart":
+        return None
+    from vpatient.errors import ModelUnavailableError
+    from vpatient.speech.turn import SmartTurn
+
+    try:
+        return SmartTurn()
+    except ModelUnavailableError as exc:
+        print(f"vpatient: {exc}; ending turns after a fixed silence instead", file=sys.stderr)
+        return None
 
 
 def talk(args: argparse.Namespace) -> int:
@@ -83,10 +103,6 @@ def talk(args: argparse.Namespace) -> int:
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
-    if args.server:
-        from vpatient.cli.remote import talk as remote_talk
-
-        return remote_talk(args)
     args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     check_engine_options(args)
@@ -114,10 +130,11 @@ def talk(args: argparse.Namespace) -> int:
     stt = WhisperSTT(
         args.stt_model,
         threads=args.threads,
+        beam_size=getattr(args, "beam_size", 5),
         vocabulary=persona_vocabulary(persona),
         allow_download=getattr(args, "stt_download", False),
-        word_confidence=getattr(args, "stt_word_confidence", False),
     )
+    turn = _turn_model(getattr(args, "end_of_turn", "smart"))
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
     consult = Consultation(persona, Path(args.persona), engine, store)
@@ -157,9 +174,14 @@ def talk(args: argparse.Namespace) -> int:
         sink=sink,
         out_dir=out_dir,
         endpoint=EndpointConfig(silence_ms=args.silence_ms),
+        turn=turn,
         on_message=show,
     )
-    print(f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name})", file=sys.stderr)
+    print(
+        f"[session {consult.session_id}] {persona.title}: {name} (voice {tts.name}, {stt.name}, "
+        f"end of turn: {turn.name if turn else f'{args.silence_ms} ms of silence'})",
+        file=sys.stderr,
+    )
     from vpatient.pipeline.session import SessionResult
 
     result = SessionResult([], [])
@@ -181,10 +203,6 @@ def talk(args: argparse.Namespace) -> int:
             result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
         transcript, timings = write_outputs(consult, result, out_dir)
     print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
-    if not args.no_grade:
-        from vpatient.cli.feedback import grade_consultation, report_path
-
-        grade_consultation(consult, rubric=args.rubric, html=report_path(transcript))
     if consult.store_error is not None:
         raise StoreError(
             f"{consult.store_error}. Every turn is in {transcript} (session {consult.session_id} is marked "

@@ -47,6 +47,8 @@ class SessionContext:
     """Stream time (seconds of input audio) heard so far."""
     patient_speaking: bool = False
     partial_text: str = ""
+    patient_said: str = ""
+    """The patient's last reply (context for the recogniser)."""
     turn: int = 0
     metrics: dict[int, TurnMetrics] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)

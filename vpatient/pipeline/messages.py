@@ -63,6 +63,14 @@ class SpeechStopped(Message):
 
 
 @dataclass
+class TurnSettled(Message):
+    """The learner stayed quiet for `EndpointConfig.resume_ms` after the end of their turn: a turn held back
+    because its words sounded unfinished ("and, um") is over now."""
+
+    t: float
+
+
+@dataclass
 class UserText(Message):
     """What the learner said (the recogniser's transcript of one turn)."""
 
@@ -74,8 +82,10 @@ class UserText(Message):
     stt_ms: float
     interrupted: bool = False
     """The learner talked over the patient (the persona engine treats it as an interruption)."""
+    words: list[tuple[str, float]] = field(default_factory=list)
+    """Each recognised word with the recogniser's probability for it (empty when the recogniser gives none)."""
     confidence: float | None = None
-    """The recogniser's confidence in `text` (0-1), when it gives one; stored with the learner's turn."""
+    """The mean word probability (None when unknown)."""
 
 
 @dataclass

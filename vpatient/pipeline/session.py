@@ -30,6 +30,7 @@ from vpatient.speech.audio import STT_RATE, AudioFileError, load_audio
 from vpatient.speech.devices import AudioSink, VirtualSink
 from vpatient.speech.stt import STT
 from vpatient.speech.tts import TTS
+from vpatient.speech.turn import TurnModel
 from vpatient.speech.vad import FRAME, EndpointConfig, FrameVAD
 
 STAGE_KEYS = ("voice_to_voice_ms", "endpoint_ms", "stt_ms", "first_token_ms", "first_audio_ms")
@@ -79,8 +80,11 @@ class VoiceSession:
         sink: AudioSink | None = None,
         out_dir: Path | None = None,
         endpoint: EndpointConfig | None = None,
+        turn: TurnModel | None = None,
         on_message: Callable[[Message], None] | None = None,
     ):
+        """`turn`: the end-of-turn model (vpatient.speech.turn.SmartTurn); without it the fixed silence
+        budget `endpoint.silence_ms` ends every turn."""
         self.consult = consultation
         self.persona = persona
         self.ctx = SessionContext(out_dir=out_dir)
@@ -88,7 +92,8 @@ class VoiceSession:
         self.endpoint = endpoint or EndpointConfig()
         self.on_message = on_message
         self.stt, self.tts = stt, tts
-        self.vad_stage = VADStage(vad, self.ctx, self.endpoint)
+        self.turn = turn
+        self.vad_stage = VADStage(vad, self.ctx, self.endpoint, turn=turn)
         self.engine_stage = EngineStage(consultation, self.ctx, persona)
         self.stages = [
             self.vad_stage,
@@ -115,6 +120,8 @@ class VoiceSession:
         """Run each model once so the first turn does not pay for lazy initialisation."""
         await asyncio.to_thread(self.tts.synthesize, "Hello.")
         await asyncio.to_thread(self.stt.transcribe, np.zeros(STT_RATE, dtype=np.float32))
+        if self.turn is not None:
+            await asyncio.to_thread(self.turn.complete_prob, np.zeros(STT_RATE, dtype=np.float32))
 
     async def run_files(
         self, paths: Sequence[str | Path], *, realtime: bool = True, turn_timeout_s: float = 120.0
@@ -163,7 +170,9 @@ class VoiceSession:
                 # silence until the reply is out (or nothing was heard). The time limit is wall-clock time:
                 # with --fast, stream seconds run far faster than the stages answer.
                 waited = 0.0
-                budget = (self.endpoint.hesitant_silence_ms + 1000) / 1000.0
+                cfg = self.endpoint
+                longest = max(cfg.silence_ms, cfg.hesitant_silence_ms, cfg.incomplete_silence_ms)
+                budget = (longest + cfg.resume_ms + 1000) / 1000.0
                 done: TurnDone | None = None
                 give_up = time.perf_counter() + turn_timeout_s
                 while time.perf_counter() < give_up:

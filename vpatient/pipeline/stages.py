@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from vpatient.pipeline.messages import (
     SpeechStarted,
     SpeechStopped,
     TurnDone,
+    TurnSettled,
     UserText,
 )
 from vpatient.pipeline.stage import Stage
@@ -33,6 +36,7 @@ from vpatient.speech.audio import STT_RATE, resample, write_wav
 from vpatient.speech.devices import AudioSink
 from vpatient.speech.stt import STT, Recognition, is_backchannel, recognise
 from vpatient.speech.tts import TTS, prosody, split_sentences
+from vpatient.speech.turn import TurnModel
 from vpatient.speech.vad import FRAME, FRAME_S, EndpointConfig, Endpointer, FrameVAD, sounds_unfinished
 
 
@@ -41,7 +45,11 @@ def _ms(a: float, b: float) -> float:
 
 
 class VADStage(Stage):
-    """AudioChunk in; SpeechStarted / SpeechPaused / SpeechStopped (and Interruption on barge-in) out.
+    """AudioChunk in; SpeechStarted / SpeechPaused / SpeechStopped / TurnSettled (and Interruption on
+    barge-in) out.
+
+    At each short pause the end-of-turn model (`turn`, e.g. Smart Turn) judges the audio so far in a worker
+    thread while the audio keeps flowing; its verdict sets the silence that ends the turn (Endpointer).
 
     Learner speech over the patient pauses playback at once (SpeechStarted, urgent); once it has lasted
     `backchannel_max_ms` it is an interruption. Shorter speech is judged by its words downstream
@@ -52,10 +60,19 @@ class VADStage(Stage):
     interruptible = False
 
     def __init__(
-        self, vad: FrameVAD, ctx: SessionContext, config: EndpointConfig | None = None, backchannel_max_ms: int = 700
+        self,
+        vad: FrameVAD,
+        ctx: SessionContext,
+        config: EndpointConfig | None = None,
+        backchannel_max_ms: int = 700,
+        turn: TurnModel | None = None,
     ):
         super().__init__()
         self.vad = vad
+        self.turn = turn
+        self.verdicts: list[float] = []
+        """Every end-of-turn probability the model gave (for the figures)."""
+        self._judging: asyncio.Task[None] | None = None
         self.ctx = ctx
         self.endpointer = Endpointer(config or EndpointConfig())
         self.backchannel_max_s = backchannel_max_ms / 1000.0
@@ -94,7 +111,11 @@ class VADStage(Stage):
                     self.ctx.partial_text = ""
                     await self.push(SpeechStarted(ep.start_t, over_patient=self._over))
                 elif event == "paused":
-                    await self.push(SpeechPaused(np.concatenate(ep.audio), t))
+                    audio = np.concatenate(ep.audio)
+                    self._judge(audio, ep.pauses)
+                    await self.push(SpeechPaused(audio, t))
+                elif event == "settled":
+                    await self.push(TurnSettled(t))
                 else:
                     last_wall = wall - (chunk_end_t - ep.last_voiced_t)
                     await self.push(
@@ -114,14 +135,47 @@ class VADStage(Stage):
         self._t = chunk_end_t
         self.ctx.stream_t = chunk_end_t
 
+    def _judge(self, audio: np.ndarray, pause: int) -> None:
+        """Ask the end-of-turn model about this pause, in a worker thread (one call at a time)."""
+        if self.turn is None or (self._judging is not None and not self._judging.done()):
+            return
+        turn = self.turn
+
+        async def judge() -> None:
+            prob = await asyncio.to_thread(turn.complete_prob, audio)
+            self.verdicts.append(prob)
+            self.endpointer.judge(pause, prob)
+
+        self._judging = asyncio.create_task(judge())
+
+    async def close(self) -> None:
+        if self._judging is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._judging
+
+
+@dataclass
+class _Heard:
+    """A recognised stretch of the learner's speech, kept while the turn may still go on."""
+
+    rec: Recognition
+    audio: np.ndarray
+    start_t: float
+    end_t: float
+    last_voiced_wall: float
+    stt_ms: float
+
 
 class STTStage(Stage):
-    """Speech-to-text with speculative decoding.
+    """Speech-to-text with speculative decoding, biased by the consultation's context.
 
     At each short pause inside the turn (SpeechPaused) the audio so far is decoded in a worker thread,
     while the end-of-turn silence is still running; if the learner does not speak again, SpeechStopped
     finds the transcript ready or nearly so. If the learner goes on, that guess is dropped and the whole
-    turn is decoded at its end. Emits UserText, or Backchannel for a short acknowledgement over the
+    turn is decoded at its end. Each decode is prompted with what the patient last said
+    (`SessionContext.patient_said`). A transcript that sounds unfinished ("and, um") is held back until the
+    learner has stayed quiet for `resume_ms` (TurnSettled): if they go on, the two parts are one turn.
+    Emits UserText (with each word's probability), or Backchannel for a short acknowledgement over the
     patient (anything else said over the patient becomes an Interruption first)."""
 
     name = "stt"
@@ -133,10 +187,16 @@ class STTStage(Stage):
         self.ctx = ctx
         self._guess: asyncio.Task[Recognition] | None = None
         self._guess_len = 0
+        self._held: _Heard | None = None
         self.speculative_hits = 0
+        self.held_turns = 0
+        """Turns held back because they sounded unfinished (whether or not the learner went on)."""
 
-    def _decode(self, audio: np.ndarray) -> Recognition:
-        return recognise(self.stt, audio)
+    def _prompt(self) -> str:
+        return " ".join(x for x in (self.ctx.patient_said, self._held.rec.text if self._held else "") if x)
+
+    def _decode(self, audio: np.ndarray, prompt: str) -> Recognition:
+        return recognise(self.stt, audio, prompt=prompt)
 
     async def process(self, msg: Message) -> None:
         if isinstance(msg, SpeechPaused):
@@ -144,7 +204,7 @@ class STTStage(Stage):
                 if self._guess is not None and self._guess.exception() is None:
                     self.ctx.partial_text = self._guess.result().text
                 self._guess_len = msg.audio.size
-                new_guess = asyncio.create_task(asyncio.to_thread(self._decode, msg.audio))
+                new_guess = asyncio.create_task(asyncio.to_thread(self._decode, msg.audio, self._prompt()))
                 self._guess = new_guess
 
                 def partial(task: asyncio.Task[Recognition]) -> None:
@@ -153,15 +213,22 @@ class STTStage(Stage):
 
                 new_guess.add_done_callback(partial)
             return
+        if isinstance(msg, TurnSettled):
+            await self._release()
+            return
+        if isinstance(msg, EndOfStream):
+            await self._release()
+            await self.push(msg)
+            return
         if not isinstance(msg, SpeechStopped):
             await self.push(msg)
             return
         guess, self._guess = self._guess, None
-        heard = Recognition("")
+        rec = Recognition("")
         try:
             if guess is not None and msg.audio.size <= self._guess_len:
                 try:
-                    heard = await guess
+                    rec = await guess
                     self.speculative_hits += 1
                 except Exception as exc:
                     await self.push(ErrorMessage(self.name, f"speculative decoding failed: {exc}"))
@@ -170,28 +237,58 @@ class STTStage(Stage):
                 if guess is not None:  # stale guess: let it finish first (one decode at a time on the CPU)
                     with contextlib.suppress(Exception):
                         await guess
-                heard = await asyncio.to_thread(self._decode, msg.audio)
+                rec = await asyncio.to_thread(self._decode, msg.audio, self._prompt())
         finally:
             self.ctx.partial_text = ""
-        text = heard.text.strip()
+        rec.text = rec.text.strip()
         stt_ms = _ms(msg.detected_wall, time.perf_counter())
-        if msg.over_patient and not msg.barged_in:
-            if is_backchannel(text):
-                await self.push(Backchannel(text))
-                return
-            await self.push(Interruption(msg.end_t, reason=f"learner spoke over the patient: {text!r}"))
-        if not text:
-            return  # a noise, not a turn
-        await self.push(
-            UserText(
-                text,
-                msg.start_t,
+        held, self._held = self._held, None
+        if held is not None:  # the learner went on after an unfinished-sounding pause: one turn
+            gap = np.zeros(int((msg.start_t - held.end_t) * STT_RATE) if msg.start_t > held.end_t else 0, np.float32)
+            heard = _Heard(
+                Recognition(" ".join(x for x in (held.rec.text, rec.text) if x), held.rec.words + rec.words),
+                np.concatenate([held.audio, gap, msg.audio]),
+                held.start_t,
                 msg.end_t,
-                msg.audio,
                 msg.last_voiced_wall,
                 stt_ms,
-                interrupted=msg.over_patient,
-                confidence=heard.confidence,
+            )
+        else:
+            heard = _Heard(rec, msg.audio, msg.start_t, msg.end_t, msg.last_voiced_wall, stt_ms)
+            if msg.over_patient and not msg.barged_in:
+                if is_backchannel(rec.text):
+                    await self.push(Backchannel(rec.text))
+                    return
+                await self.push(Interruption(msg.end_t, reason=f"learner spoke over the patient: {rec.text!r}"))
+            if not rec.text:
+                return  # a noise, not a turn
+            if msg.over_patient:
+                await self._emit(heard, interrupted=True)
+                return
+        if sounds_unfinished(heard.rec.text):
+            self._held = heard
+            self.held_turns += 1
+            return
+        await self._emit(heard)
+
+    async def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            await self._emit(held)
+
+    async def _emit(self, heard: _Heard, *, interrupted: bool = False) -> None:
+        rec = heard.rec
+        await self.push(
+            UserText(
+                rec.text,
+                heard.start_t,
+                heard.end_t,
+                heard.audio,
+                heard.last_voiced_wall,
+                heard.stt_ms,
+                interrupted=interrupted,
+                words=[(w.text, w.probability) for w in rec.words],
+                confidence=rec.confidence,
             )
         )
 
@@ -228,7 +325,8 @@ class EngineStage(Stage):
         m.endpoint_ms = None
         meta: dict[str, Any] = {"stt_ms": msg.stt_ms}
         if msg.confidence is not None:
-            meta["confidence"] = round(msg.confidence, 3)
+            meta["confidence"] = msg.confidence
+            meta["words"] = [[w, p] for w, p in msg.words]
         path = self.ctx.audio_path(m.turn, "learner")
         if path is not None:
             await asyncio.to_thread(write_wav, path, msg.audio, STT_RATE)
@@ -249,6 +347,7 @@ class EngineStage(Stage):
             return
         reply = await asyncio.to_thread(self.consult.respond, msg.text, interrupted=msg.interrupted)
         self.replies[m.turn] = reply
+        self.ctx.patient_said = reply.text
         m.reply_wall = time.perf_counter()
         m.first_token_ms = _ms(m.text_wall, m.reply_wall)
         pros = prosody(self.persona, reply.emotion)
@@ -282,6 +381,7 @@ class EngineStage(Stage):
                 self.replies[m.turn] = partial  # what was released before the barge-in
             raise
         self.replies[m.turn] = reply
+        self.ctx.patient_said = reply.text
         if index == 0:
             m.reply_wall = time.perf_counter()
             m.first_token_ms = _ms(m.text_wall, m.reply_wall)
@@ -289,9 +389,22 @@ class EngineStage(Stage):
         await self.push(PatientText("", index, True, m.turn, reply.emotion, dict(reply.affect), pros.speed))
 
 
+_FIRST_CLAUSE = re.compile(r"^(.{12,}?[,;:])\s+(\S.{12,})$")
+
+
+def first_clause(text: str, min_chars: int = 48) -> tuple[str, str] | None:
+    """A long sentence cut after its first clause ("Well, it started about three weeks ago, ..."), so that a
+    slower voice can start speaking the first part while it synthesises the rest; None if it is short."""
+    if len(text) < min_chars:
+        return None
+    m = _FIRST_CLAUSE.match(text.strip())
+    return (m.group(1), m.group(2)) if m else None
+
+
 class TTSStage(Stage):
-    """PatientText in, AudioOut out (one per sentence, synthesised in a worker thread). A failed synthesis
-    is reported and the sentence goes on as text only (empty audio)."""
+    """PatientText in, AudioOut out (one per sentence, synthesised in a worker thread; the first sentence of a
+    reply in two parts when it is long, so that the reply starts sooner). A failed synthesis is reported and
+    the sentence goes on as text only (empty audio)."""
 
     name = "tts"
 
@@ -304,18 +417,31 @@ class TTSStage(Stage):
         if not isinstance(msg, PatientText):
             await self.push(msg)
             return
-        samples = np.zeros(0, dtype=np.float32)
-        if msg.text.strip():
-            try:
-                samples = await asyncio.to_thread(self.tts.synthesize, msg.text, speed=msg.speed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self.push(ErrorMessage(self.name, f"{self.tts.name} failed on {msg.text!r}: {exc}; text only"))
+        parts = first_clause(msg.text) if msg.index == 0 else None
+        if parts is not None:
+            head = await self._synthesize(parts[0], msg.speed)
+            clause_pause = np.zeros(int(0.08 * self.tts.sample_rate), dtype=np.float32)
+            head = np.concatenate([head, clause_pause]) if head.size else head
+            await self.push(AudioOut(head, self.tts.sample_rate, parts[0], 0, False, msg.turn, msg.emotion))
+            text = parts[1]
+        else:
+            text = msg.text
+        samples = await self._synthesize(text, msg.speed)
         if not msg.last and samples.size:
             pause = prosody(self.persona, msg.emotion).pause_s
             samples = np.concatenate([samples, np.zeros(int(pause * self.tts.sample_rate), dtype=np.float32)])
-        await self.push(AudioOut(samples, self.tts.sample_rate, msg.text, msg.index, msg.last, msg.turn, msg.emotion))
+        await self.push(AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion))
+
+    async def _synthesize(self, text: str, speed: float) -> np.ndarray:
+        if not text.strip():
+            return np.zeros(0, dtype=np.float32)
+        try:
+            return await asyncio.to_thread(self.tts.synthesize, text, speed=speed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self.push(ErrorMessage(self.name, f"{self.tts.name} failed on {text!r}: {exc}; text only"))
+            return np.zeros(0, dtype=np.float32)
 
 
 class PlaybackStage(Stage):

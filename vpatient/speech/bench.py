@@ -5,7 +5,10 @@ voice), are played in real time through the live pipeline (Silero VAD -> faster-
 engine -> TTS) with the embedded defaults; p50/p95 of every stage.
 Recognition: clinical utterances (drug names, symptoms, numbers) in several flite voices (US, Scottish,
 female, male), transcribed by the recogniser; word error rate after a light normalisation (case,
-punctuation, numbers as words), with and without the vocabulary hint.
+punctuation, numbers as words), greedy without context against the live settings (beam search, the
+case's vocabulary in the prompt).
+Hesitation: learner turns with pauses inside them (after "and", "um", a comma; 0.7-1.5 s), played in
+real time: a turn cut in two is counted, with the end-of-turn wait of the turns that were not cut.
 """
 
 from __future__ import annotations
@@ -179,78 +182,204 @@ def wer(pairs: list[tuple[str, str]]) -> float:
     return round(100.0 * errors / max(words, 1), 2)
 
 
-def bench_wer(stt_model: str | None = None, threads: int = 2) -> dict[str, Any]:
+def bench_wer(stt_model: str | None = None, threads: int = 2, beam_size: int = 5) -> dict[str, Any]:
+    """Word error rate of greedy decoding without context (`plain`) and of the live settings (`biased`:
+    beam search, the vocabulary in the prompt, word probabilities)."""
     from vpatient.speech.audio import STT_RATE, resample
     from vpatient.speech.stt import WhisperSTT
     from vpatient.speech.tts import FliteTTS
 
     voices = [FliteTTS(v) for v in ("kal16", "slt", "awb", "rms", "kal")]
-    plain = WhisperSTT(stt_model, threads=threads)
-    hinted = WhisperSTT(stt_model, threads=threads, vocabulary=VOCABULARY)
+    plain = WhisperSTT(stt_model, threads=threads, beam_size=1, word_confidence=False)
+    biased = WhisperSTT(stt_model, threads=threads, beam_size=beam_size, vocabulary=VOCABULARY)
     rows: list[dict[str, Any]] = []
-    t_decode = 0.0
+    t_plain = t_biased = 0.0
     for i, ref in enumerate(CLINICAL_UTTERANCES):
         voice = voices[i % len(voices)]
         audio = resample(voice.synthesize(ref), voice.sample_rate, STT_RATE)
         t0 = time.perf_counter()
         hyp = plain.transcribe(audio)
-        t_decode += time.perf_counter() - t0
-        rows.append({"voice": voice.name, "ref": ref, "hyp": hyp, "hyp_hinted": hinted.transcribe(audio)})
-    by_voice = {v.name: wer([(r["ref"], r["hyp"]) for r in rows if r["voice"] == v.name]) for v in voices}
+        t1 = time.perf_counter()
+        rec = biased.recognise(audio)
+        t_plain += t1 - t0
+        t_biased += time.perf_counter() - t1
+        rows.append({"voice": voice.name, "ref": ref, "hyp": hyp, "hyp_biased": rec.text, "confidence": rec.confidence})
+    by_voice = {v.name: wer([(r["ref"], r["hyp_biased"]) for r in rows if r["voice"] == v.name]) for v in voices}
+    wrong = [r for r in rows if normalise(r["ref"]) != normalise(r["hyp_biased"])]
+    right = [r for r in rows if normalise(r["ref"]) == normalise(r["hyp_biased"])]
     return {
         "utterances": len(rows),
-        "wer_percent": wer([(r["ref"], r["hyp"]) for r in rows]),
-        "wer_percent_with_vocabulary_hint": wer([(r["ref"], r["hyp_hinted"]) for r in rows]),
+        "wer_percent_plain": wer([(r["ref"], r["hyp"]) for r in rows]),
+        "wer_percent": wer([(r["ref"], r["hyp_biased"]) for r in rows]),
         "wer_percent_by_voice": by_voice,
-        "decode_ms_mean": round(1000 * t_decode / len(rows), 1),
-        "model": plain.name,
-        "errors": [r for r in rows if normalise(r["ref"]) != normalise(r["hyp"])],
+        "decode_ms_mean_plain": round(1000 * t_plain / len(rows), 1),
+        "decode_ms_mean": round(1000 * t_biased / len(rows), 1),
+        "mean_confidence_right": _mean([r["confidence"] for r in right]),
+        "mean_confidence_wrong": _mean([r["confidence"] for r in wrong]),
+        "model": biased.name,
+        "beam_size": beam_size,
+        "errors": wrong,
     }
 
 
-def bench_latency(n: int = 24, stt_model: str | None = None, threads: int = 2, silence_ms: int = 600) -> dict[str, Any]:
+def _learner_voice() -> Any:
+    """The first learner voice that is not the patient's."""
+    from vpatient.persona.loader import load_persona
+    from vpatient.speech.learner import learner_voices
+    from vpatient.speech.tts import build_tts
+
+    return learner_voices(build_tts("auto", persona=load_persona(PERSONA)).name)[0]
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return round(sum(vals) / len(vals), 3) if vals else None
+
+
+HESITANT_TURNS: list[list[str | float]] = [
+    ["I've had this pain in my chest and", 1.2, "it goes down my left arm."],
+    ["The pain started, um,", 1.0, "about three days ago."],
+    ["Can you tell me about the", 0.9, "medicines you take?"],
+    ["So what I'd like to do is", 1.3, "examine your chest, if that's all right."],
+    ["And have you noticed, er,", 1.5, "any swelling in your ankles?"],
+    ["Do you have any", 0.8, "allergies to medicines?"],
+    ["I was wondering whether", 1.0, "anyone in your family has had heart problems."],
+    ["When you say it's tight, is it", 0.7, "like a band or more like a weight?"],
+]
+
+
+def bench_hesitation(
+    *, end_of_turn: str = "smart", threads: int = 2, beam_size: int = 5, silence_ms: int = 600
+) -> dict[str, Any]:
+    """Learner turns with pauses inside, played in real time through the whole loop: how many are cut."""
+    import numpy as np
+
+    from vpatient.speech.audio import write_wav
+
+    with tempfile.TemporaryDirectory(prefix="vpatient-bench-hesitation-") as tmp:
+        voice = _learner_voice()
+        files = []
+        for i, parts in enumerate(HESITANT_TURNS, 1):
+            pieces = []
+            for part in parts:
+                if isinstance(part, float):
+                    pieces.append(np.zeros(int(part * voice.sample_rate), dtype=np.float32))
+                else:
+                    pieces.append(voice.synthesize(part))
+            files.append(write_wav(Path(tmp) / f"hesitant_{i:02d}.wav", np.concatenate(pieces), voice.sample_rate))
+        run = _run_session(
+            files, tmp, end_of_turn=end_of_turn, threads=threads, beam_size=beam_size, silence_ms=silence_ms
+        )
+    learner = run["learner"]
+    refs = [" ".join(str(p) for p in parts if isinstance(p, str)) for parts in HESITANT_TURNS]
+    # A played turn was heard whole if one learner turn starts with its first word and ends with its last.
+    whole = sum(
+        any(normalise(h)[:1] == normalise(r)[:1] and normalise(h)[-1:] == normalise(r)[-1:] for h in learner)
+        for r in refs
+    )
+    return {
+        "turns_played": len(files),
+        "learner_turns_heard": len(learner),
+        "heard_whole": whole,
+        "cut_off": len(refs) - whole,
+        "endpoint_ms": run["summary"].get("endpoint_ms"),
+        "voice_to_voice_ms": run["summary"].get("voice_to_voice_ms"),
+        "held_turns": run["held_turns"],
+        "complete_verdicts": f"{sum(p >= 0.5 for p in run['verdicts'])}/{len(run['verdicts'])}",
+        "wer_percent": wer(list(zip(refs, learner, strict=False))) if len(learner) == len(refs) else None,
+        "heard": learner,
+    }
+
+
+def _run_session(
+    files: list[Path],
+    tmp: str,
+    *,
+    end_of_turn: str,
+    threads: int,
+    beam_size: int,
+    silence_ms: int,
+    stt_model: str | None = None,
+) -> dict[str, Any]:
     from vpatient.consultation import Consultation
     from vpatient.embeddings import default_embedder
     from vpatient.persona.engines import build_engine
     from vpatient.persona.loader import load_persona
     from vpatient.pipeline.session import VoiceSession
-    from vpatient.speech.learner import learner_voices, synthesise_utterances
     from vpatient.speech.stt import WhisperSTT, persona_vocabulary
     from vpatient.speech.tts import build_tts
+    from vpatient.speech.turn import SmartTurn
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
     persona = load_persona(PERSONA)
     tts = build_tts("auto", persona=persona)
-    voice = learner_voices(tts.name)[0]
+    store = Store(f"sqlite:///{tmp}/bench.db")
+    engine = build_engine("scripted", persona, default_embedder())
+    consult = Consultation(persona, PERSONA, engine, store)
+    stt = WhisperSTT(stt_model, threads=threads, beam_size=beam_size, vocabulary=persona_vocabulary(persona))
+    turn = SmartTurn() if end_of_turn == "smart" else None
+    session = VoiceSession(
+        consult,
+        persona,
+        vad=SileroVAD(),
+        stt=stt,
+        tts=tts,
+        out_dir=None,
+        endpoint=EndpointConfig(silence_ms=silence_ms),
+        turn=turn,
+    )
+    result = asyncio.run(session.run_files(files, realtime=True))
+    consult.end()
+    stt_stage: Any = session.stages[1]
+    return {
+        "summary": result.timings_json()["summary"],
+        "turns": len(result.metrics),
+        "learner": [t.text for t in consult.transcript.turns if t.role == "learner"],
+        "confidence": [t.meta.get("confidence") for t in consult.transcript.turns if t.role == "learner"],
+        "patient_voice": tts.name,
+        "stt": stt.name,
+        "end_of_turn": turn.name if turn else f"{silence_ms} ms of silence",
+        "speculative_hits": stt_stage.speculative_hits,
+        "held_turns": stt_stage.held_turns,
+        "verdicts": session.vad_stage.verdicts,
+        "errors": result.errors,
+    }
+
+
+def bench_latency(
+    n: int = 24,
+    stt_model: str | None = None,
+    threads: int = 2,
+    silence_ms: int = 600,
+    *,
+    end_of_turn: str = "smart",
+    beam_size: int = 5,
+) -> dict[str, Any]:
+    from vpatient.speech.learner import synthesise_utterances
+
+    voice = _learner_voice()
     questions = (LEARNER_QUESTIONS * (n // len(LEARNER_QUESTIONS) + 1))[:n]
     with tempfile.TemporaryDirectory(prefix="vpatient-bench-latency-") as tmp:
         files = synthesise_utterances(questions, Path(tmp) / "learner", voice)
-        store = Store(f"sqlite:///{tmp}/bench.db")
-        engine = build_engine("scripted", persona, default_embedder())
-        consult = Consultation(persona, PERSONA, engine, store)
-        stt = WhisperSTT(stt_model, threads=threads, vocabulary=persona_vocabulary(persona))
-        session = VoiceSession(
-            consult,
-            persona,
-            vad=SileroVAD(),
-            stt=stt,
-            tts=tts,
-            out_dir=None,
-            endpoint=EndpointConfig(silence_ms=silence_ms),
+        run = _run_session(
+            files,
+            tmp,
+            end_of_turn=end_of_turn,
+            threads=threads,
+            beam_size=beam_size,
+            silence_ms=silence_ms,
+            stt_model=stt_model,
         )
-        result = asyncio.run(session.run_files(files, realtime=True))
-        consult.end()
-    summary = result.timings_json()["summary"]
-    learner = [t.text for t in consult.transcript.turns if t.role == "learner"]
+    learner = run["learner"]
+    verdicts = run.pop("verdicts")
     return {
-        **summary,
-        "turns": len(result.metrics),
+        **run.pop("summary"),
+        **{k: v for k, v in run.items() if k not in ("learner", "confidence")},
         "learner_voice": voice.name,
-        "patient_voice": tts.name,
-        "stt": stt.name,
+        "beam_size": beam_size,
         "silence_budget_ms": silence_ms,
-        "speculative_hits": session.stages[1].speculative_hits,  # type: ignore[attr-defined]
+        "complete_verdicts": f"{sum(p >= 0.5 for p in verdicts)}/{len(verdicts)}",
         "wer_percent_on_questions": wer(list(zip(questions, learner, strict=False))) if len(learner) == n else None,
-        "errors": result.errors,
+        "mean_confidence": _mean(run["confidence"]),
     }

@@ -1,17 +1,17 @@
 """Speech-to-text: faster-whisper (packaged tiny.en by default, larger models by path) and a fake.
 
-The persona's own vocabulary (names, drugs, places) is passed to the recogniser as hotwords.
-`recognise(stt, audio)` also gives the recognition confidence (0-1) that the transcript stores with each
-speech-recognised learner turn, so that a grader's report can flag turns that may be misheard.
+Recognition is biased towards the consultation: the persona's own vocabulary (names, drugs, places) and
+the patient's last words go into Whisper's prompt, as if they had just been said. Beam search (5 beams
+by default) and each word's probability, kept in the transcript as the turn's `confidence` and `words`
+so that the grader can flag turns the recogniser was unsure of.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -28,22 +28,43 @@ class STT(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass
+class Word:
+    text: str
+    probability: float
+
+
+@dataclass
 class Recognition:
-    """What was recognised, and how sure the recogniser was (0-1; None when it does not say)."""
+    """A transcript with each word's probability (empty `words` when the recogniser gives none)."""
 
     text: str
-    confidence: float | None = None
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean word probability, or None without words."""
+        return round(sum(w.probability for w in self.words) / len(self.words), 3) if self.words else None
 
 
 def recognise(stt: STT, audio: np.ndarray, *, prompt: str = "") -> Recognition:
-    """The text and confidence of `audio`: the recogniser's own `recognise` when it has one, else its text."""
-    method = getattr(stt, "recognise", None)
-    if callable(method):
-        result = method(audio, prompt=prompt)
-        if isinstance(result, Recognition):
-            return result
+    """`stt.recognise()` where the recogniser has it (words and probabilities), else its plain text."""
+    fn = getattr(stt, "recognise", None)
+    if callable(fn):
+        result: Recognition = fn(audio, prompt=prompt)
+        return result
     return Recognition(stt.transcribe(audio, prompt=prompt))
+
+
+def context_prompt(vocabulary: list[str], said: str = "", max_chars: int = 400) -> str:
+    """Whisper's prompt: the case's words, then what the patient last said (the end of it when long)."""
+    parts = []
+    if vocabulary:
+        parts.append(", ".join(vocabulary) + ".")
+    said = " ".join(said.split())
+    if said:
+        parts.append(said[-max_chars:].split(" ", 1)[-1] if len(said) > max_chars else said)
+    return " ".join(parts)
 
 
 def packaged_model_path() -> str:
@@ -62,18 +83,15 @@ class WhisperSTT:
         model: str | None = None,
         *,
         threads: int = 2,
-        beam_size: int = 1,
+        beam_size: int = 5,
         vocabulary: list[str] | None = None,
+        word_confidence: bool = True,
         allow_download: bool = False,
-        word_confidence: bool = False,
     ):
         """`model`: a CTranslate2 Whisper model folder. A model hub name (e.g. small.en) is fetched from the
-        network only with `allow_download`; vpatient makes no network call unless asked.
-
-        Confidence: by default the mean probability of the decoded tokens (exp of faster-whisper's
-        token-weighted `avg_logprob`), which costs nothing; `word_confidence` gives the average word
-        probability instead, from faster-whisper's word alignment, which about triples the CPU time of a
-        turn with tiny.en (measured: 0.43 s -> 1.45 s for a 5 s question), so it is off for live talk."""
+        network only with `allow_download`; vpatient makes no network call unless asked. `vocabulary`: the
+        case's words (names, drugs, places), put in every prompt. `word_confidence`: keep each word's
+        probability (an alignment pass after decoding)."""
         if model is not None and not allow_download and not Path(model).expanduser().is_dir():
             raise UsageError(
                 f"--stt-model {model}: no such folder; give the path of a CTranslate2 Whisper model folder, or add "
@@ -87,8 +105,8 @@ class WhisperSTT:
         self.name = f"faster-whisper:{'tiny.en (packaged)' if model is None else model}"
         self.english_only = model is None or model.rstrip("/").endswith(".en")
         self.beam_size = beam_size
+        self.vocabulary = list(vocabulary or [])
         self.word_confidence = word_confidence
-        self.hotwords = ", ".join(vocabulary or []) or None
         try:
             self._model = WhisperModel(
                 str(path), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=not allow_download
@@ -102,6 +120,7 @@ class WhisperSTT:
         return self.recognise(audio, prompt=prompt).text
 
     def recognise(self, audio: np.ndarray, *, prompt: str = "") -> Recognition:
+        """`prompt`: what the patient said just before (the case's vocabulary is added to it)."""
         if audio.size < 1600:  # under 0.1 s: nothing to decode
             return Recognition("")
         segments, _info = self._model.transcribe(
@@ -111,26 +130,29 @@ class WhisperSTT:
             vad_filter=False,
             without_timestamps=True,
             condition_on_previous_text=False,
-            initial_prompt=prompt or None,
-            hotwords=self.hotwords,
+            initial_prompt=context_prompt(self.vocabulary, prompt) or None,
             word_timestamps=self.word_confidence,
         )
-        segments = list(segments)
-        text = " ".join(s.text.strip() for s in segments).strip()
-        return Recognition(text, segment_confidence(segments) if text else None)
-
-
-def segment_confidence(segments: list[Any]) -> float | None:
-    """The average word probability when the segments carry words, else the mean token probability
-    (exp of the token-weighted average log probability); None without either."""
-    words = [float(w.probability) for s in segments for w in (getattr(s, "words", None) or [])]
-    if words:
-        return round(sum(words) / len(words), 3)
-    weighted = [(len(s.tokens), float(s.avg_logprob)) for s in segments if getattr(s, "tokens", None)]
-    total = sum(n for n, _ in weighted)
-    if not total:
-        return None
-    return round(math.exp(sum(n * lp for n, lp in weighted) / total), 3)
+        duration = audio.size / 16000
+        texts: list[str] = []
+        words: list[Word] = []
+        for seg in segments:  # a lazy generator: each window is decoded when asked for
+            seg_words = [Word(w.word.strip(), round(float(w.probability), 3)) for w in seg.words or []]
+            # With word timings faster-whisper decodes again from the last word's end; on the last second of
+            # a turn that re-decode is a hallucination the model itself doubts ("... pressure | ramipine").
+            # A turn under 30 s is one window: stop after it, so that the re-decode never runs.
+            if (
+                texts
+                and seg_words
+                and seg.start >= duration - 1.0
+                and sum(w.probability for w in seg_words) / len(seg_words) < 0.5
+            ):
+                continue
+            texts.append(seg.text.strip())
+            words += [w for w in seg_words if w.text]
+            if duration < 29.5:
+                break
+        return Recognition(" ".join(t for t in texts if t).strip(), words)
 
 
 class FakeSTT:
@@ -138,22 +160,23 @@ class FakeSTT:
 
     name = "fake"
 
-    def __init__(self, texts: list[str] | None = None, default: str = "hello", confidences: list[float] | None = None):
-        """`confidences`: the confidence of each scripted text in turn (none: the fake gives none)."""
+    def __init__(self, texts: list[str] | None = None, default: str = "hello"):
         self.texts = list(texts or [])
-        self.confidences = list(confidences or [])
         self.default = default
         self.calls = 0
+        self.prompts: list[str] = []
 
     def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
         return self.recognise(audio, prompt=prompt).text
 
     def recognise(self, audio: np.ndarray, *, prompt: str = "") -> Recognition:
+        """Each word with probability 0.9 (tests of the plumbing); the prompts received are kept."""
         if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-3:
             return Recognition("")  # silence
         self.calls += 1
-        conf = self.confidences.pop(0) if self.confidences else None
-        return Recognition(self.texts.pop(0) if self.texts else self.default, conf)
+        self.prompts.append(prompt)
+        text = self.texts.pop(0) if self.texts else self.default
+        return Recognition(text, [Word(w, 0.9) for w in text.split()])
 
 
 _DRUG = re.compile(
@@ -165,7 +188,7 @@ _CAPITAL = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})")
 
 
 def persona_vocabulary(persona: Persona, limit: int = 40) -> list[str]:
-    """Names, drugs and places the persona mentions, for the recogniser's hotwords."""
+    """Names, drugs and places the persona mentions, for the recogniser's prompt."""
     words: list[str] = []
     ident = persona.identity
     words += ident.name.split()

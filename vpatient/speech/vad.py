@@ -2,9 +2,13 @@
 
 `SileroVAD` runs the Silero VAD model that ships inside faster-whisper (offline) frame by frame
 (512 samples = 32 ms at 16 kHz), keeping the model's state between frames. `EnergyVAD` is the fake.
-`Endpointer` turns per-frame speech probabilities into speech start, short pauses and end of turn,
-with a configurable silence budget; after a hesitation ("um", "and", a trailing comma in the partial
-transcript) the budget is longer, so slow or hesitant speakers are not cut off mid-thought.
+`Endpointer` turns per-frame speech probabilities into speech start, short pauses and end of turn.
+How long a silence ends the turn depends on whether the learner sounds finished: at each pause the
+end-of-turn model (vpatient.speech.turn, Smart Turn) judges the audio so far; a complete turn ends after
+`complete_silence_ms` (about 250 ms, as a person answers), an incomplete one (a trailing "and...", a
+level intonation) waits `incomplete_silence_ms`. After a hesitation in the partial transcript ("um",
+"and", a trailing comma) the budget is longer too, so slow or hesitant speakers are not cut off
+mid-thought. Without a verdict (no model, or not back yet) the fixed `silence_ms` applies.
 """
 
 from __future__ import annotations
@@ -78,12 +82,19 @@ class EnergyVAD:
         return 1.0 if float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) > self.threshold else 0.0
 
 
-_HESITANT = re.compile(r"(?:\b(?:um+|uh+|er+m?|hmm+|and|but|so|because|like|or|the|a|my|i)|[,\-–])\s*$", re.I)
+_HESITANT = re.compile(
+    r"(?:\b(?:um+|uh+|er+m?|hmm+|and|but|so|because|whether|if|like|or|the|a|an|any|my|your|his|their|our|i)|[,\-–])\s*$",
+    re.I,
+)
 
 
 def sounds_unfinished(partial: str) -> bool:
-    """The partial transcript ends in a filler, a conjunction or a comma: the speaker is mid-thought."""
-    return bool(partial.strip()) and bool(_HESITANT.search(partial.strip()))
+    """The partial transcript ends in a filler, a conjunction, a comma or an ellipsis (Whisper writes "the..."
+    for a voice that trails off): the speaker is mid-thought."""
+    text = partial.strip()
+    if text.endswith(("...", "…")):
+        return True
+    return bool(text) and bool(_HESITANT.search(text.rstrip(".?")))
 
 
 @dataclass
@@ -91,11 +102,22 @@ class EndpointConfig:
     """End-of-turn settings (milliseconds)."""
 
     silence_ms: int = 600
-    """Silence after speech that ends the learner's turn (the silence budget)."""
+    """Silence after speech that ends the learner's turn when the end-of-turn model has given no verdict
+    (none installed, or its verdict is not back yet)."""
+    complete_silence_ms: int = 250
+    """Silence that ends a turn the end-of-turn model judged complete."""
+    incomplete_silence_ms: int = 2000
+    """Silence that ends a turn the end-of-turn model judged unfinished (the learner is mid-thought)."""
+    complete_threshold: float = 0.5
+    """End-of-turn probability at or above which the turn counts as complete."""
     hesitant_silence_ms: int = 1400
-    """The budget when the partial transcript sounds unfinished ("and, um...")."""
-    pause_ms: int = 200
-    """A shorter pause at which the recogniser starts decoding what came so far."""
+    """The budget when the partial transcript sounds unfinished ("and, um..."), whatever the model says."""
+    resume_ms: int = 1200
+    """After a turn ended whose transcript sounds unfinished, how long the learner has to go on with it
+    (the recogniser holds the words back until then: see STTStage)."""
+    pause_ms: int = 160
+    """A short pause at which the end-of-turn model judges the turn and the recogniser starts decoding
+    what came so far."""
     min_speech_ms: int = 96
     """Voiced time needed before speech counts as started (clicks and coughs are ignored)."""
     start_threshold: float = 0.5
@@ -104,7 +126,7 @@ class EndpointConfig:
     """Audio kept from before the detected start (the first phoneme's onset)."""
 
 
-Event = Literal["started", "paused", "stopped"]
+Event = Literal["started", "paused", "stopped", "settled"]
 
 
 @dataclass
@@ -121,7 +143,13 @@ class Endpointer:
     last_voiced_t: float = 0.0
     unfinished: bool = False
     """Set from outside (the recogniser's partial transcript sounds unfinished)."""
+    complete_prob: float | None = None
+    """The end-of-turn model's verdict on the current pause (set through `judge()`); None: no verdict."""
+    pauses: int = 0
+    """Pauses so far: a verdict names the pause it was asked for, and a late one is ignored."""
     _voiced_run: int = 0
+    _quiet: int | None = None
+    """Silent frames since the last end of turn (None: speech since, or "settled" already sent)."""
     _silence: int = 0
     _paused: bool = False
     _pre: deque[np.ndarray] = field(default_factory=deque)
@@ -130,6 +158,11 @@ class Endpointer:
         """`t` is the stream time of the frame's first sample."""
         cfg = self.config
         events: list[Event] = []
+        if not self.speaking and self._quiet is not None:
+            self._quiet = self._quiet + 1 if prob < cfg.start_threshold else None
+            if self._quiet is not None and self._quiet * FRAME_S * 1000 >= cfg.resume_ms:
+                self._quiet = None
+                events.append("settled")
         if not self.speaking:
             self._pre.append(frame)
             while len(self._pre) * FRAME_S * 1000 > cfg.preroll_ms + cfg.min_speech_ms:
@@ -145,25 +178,45 @@ class Endpointer:
                 self._silence = 0
                 self._paused = False
                 self.unfinished = False
+                self.complete_prob = None
+                self._quiet = None
                 events.append("started")
             return events
         self.audio.append(frame)
         if prob >= cfg.end_threshold:
             self._silence = 0
             self._paused = False
+            self.complete_prob = None
             self.last_voiced_t = t + FRAME_S
             return events
         self._silence += 1
         silent_ms = self._silence * FRAME_S * 1000
         if not self._paused and silent_ms >= cfg.pause_ms:
             self._paused = True
+            self.pauses += 1
             events.append("paused")
-        budget = cfg.hesitant_silence_ms if self.unfinished else cfg.silence_ms
-        if silent_ms >= budget:
+        if silent_ms >= self.budget_ms():
             self.speaking = False
             self._voiced_run = 0
+            self._quiet = 0
             events.append("stopped")
         return events
+
+    def judge(self, pause: int, prob: float) -> None:
+        """The end-of-turn model's verdict for pause number `pause` (ignored if the learner went on since)."""
+        if pause == self.pauses and self.speaking and self._paused:
+            self.complete_prob = prob
+
+    def budget_ms(self) -> int:
+        """The silence that ends the turn now, from the model's verdict and the partial transcript."""
+        cfg = self.config
+        if self.complete_prob is None:
+            budget = cfg.silence_ms
+        elif self.complete_prob >= cfg.complete_threshold:
+            budget = cfg.complete_silence_ms
+        else:
+            budget = cfg.incomplete_silence_ms
+        return max(budget, cfg.hesitant_silence_ms) if self.unfinished else budget
 
     def voiced_s(self) -> float:
         """Length of the speech so far, from its detected onset (pre-roll not counted)."""
