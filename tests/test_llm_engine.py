@@ -359,3 +359,17 @@ def test_the_completion_never_repeats_a_close_paraphrase(chest_pain, embedder) -
         eng.close()
     assert r.mode in ("llm", "llm-partial"), r.meta
     assert r.text.count("uphill") == 1, r.text
+
+
+def test_an_endpoint_that_ignores_max_tokens_is_cut_and_not_stored_whole(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.llm_engine import MAX_RAW_CHARS
+
+    eng = _engine(chest_pain, embedder, lambda r: "smoke " * 50_000)
+    try:
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    llm = r.turn_meta()["llm"]
+    assert len(llm["raw"] or "") <= MAX_RAW_CHARS
+    assert llm["tokens"] <= 2 * eng.max_tokens + 1
+    assert "smoking_history" in r.disclosed  # the scripted wording still answers

@@ -92,6 +92,12 @@ def chat_messages(
     return tuple(msgs)
 
 
+MAX_RAW_CHARS = 4000
+"""The most of the model's raw output kept with a turn (a misbehaving endpoint cannot fill the store)."""
+TOKEN_SLACK = 2
+"""A stream is cut after this many times max_tokens chunks, whatever the backend does with max_tokens."""
+
+
 @dataclass
 class _Spoken:
     """The sentences of the model's part released so far (thread-safe; closed once the caller moved on)."""
@@ -304,7 +310,11 @@ class LLMEngine:
                     if out.first_token_ms is None:
                         out.first_token_ms = round((time.perf_counter() - t_gen) * 1000, 1)
                     out.tokens += 1
-                    out.raw += chunk.text
+                    if out.tokens > self.max_tokens * TOKEN_SLACK:
+                        out.ended = f"the backend sent more than {self.max_tokens} tokens (max_tokens ignored); cut"
+                        break
+                    if len(out.raw) < MAX_RAW_CHARS:
+                        out.raw += chunk.text
                     buffer += chunk.text
                     parts = sentences(buffer)
                     if len(parts) < 2:
@@ -373,7 +383,7 @@ class LLMEngine:
         reply = self.scripted.commit(utterance, plan, text, mode=mode)
         meta: dict[str, Any] = {
             "backend": self.backend_name,
-            "raw": outcome.raw or None,
+            "raw": outcome.raw[:MAX_RAW_CHARS] or None,
             "model_sentences": len(said),
             "completion_sentences": completion,
             "first_token_ms": outcome.first_token_ms,
