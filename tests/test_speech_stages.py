@@ -476,15 +476,3 @@ def test_a_recogniser_without_confidence_stores_none() -> None:
 
     out = asyncio.run(run_stage(STTStage(TextOnly(), SessionContext()), [_stopped(over=False)]))
     assert isinstance(out[0], UserText) and out[0].text == "Do you smoke?" and out[0].confidence is None
-
-
-def test_segment_confidence_words_then_tokens() -> None:
-    from types import SimpleNamespace as NS
-
-    from vpatient.speech.stt import segment_confidence
-
-    words = [NS(words=[NS(probability=0.9), NS(probability=0.5)], tokens=[1, 2], avg_logprob=-5.0)]
-    assert segment_confidence(words) == 0.7  # the average word probability wins when there are words
-    tokens = [NS(words=None, tokens=[1, 2, 3], avg_logprob=np.log(0.8)), NS(words=None, tokens=[4], avg_logprob=0.0)]
-    assert segment_confidence(tokens) == round(float(np.exp((3 * np.log(0.8) + 0.0) / 4)), 3)
-    assert segment_confidence([]) is None

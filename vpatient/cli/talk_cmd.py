@@ -73,6 +73,12 @@ def register(sub: Any) -> None:
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
+    from vpatient.cli.feedback import add_grade_options
+
+    add_grade_options(p)
+    from vpatient.cli.chat_cmd import add_server_options
+
+    add_server_options(p)
     p.set_defaults(handler=talk)
 
 
@@ -103,6 +109,10 @@ def talk(args: argparse.Namespace) -> int:
     from vpatient.speech.vad import EndpointConfig, SileroVAD
     from vpatient.store import Store
 
+    if args.server:
+        from vpatient.cli.remote import talk as remote_talk
+
+        return remote_talk(args)
     args.persona = persona_path(args.persona)
     persona = load_persona(args.persona)
     check_engine_options(args)
@@ -203,6 +213,10 @@ def talk(args: argparse.Namespace) -> int:
             result = SessionResult(list(session.ctx.metrics.values()), list(session.ctx.errors))
         transcript, timings = write_outputs(consult, result, out_dir)
     print(json.dumps(result.timings_json()["summary"]), file=sys.stderr)
+    if not args.no_grade:
+        from vpatient.cli.feedback import grade_consultation, report_path
+
+        grade_consultation(consult, rubric=args.rubric, html=report_path(transcript))
     if consult.store_error is not None:
         raise StoreError(
             f"{consult.store_error}. Every turn is in {transcript} (session {consult.session_id} is marked "

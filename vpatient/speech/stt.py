@@ -160,8 +160,10 @@ class FakeSTT:
 
     name = "fake"
 
-    def __init__(self, texts: list[str] | None = None, default: str = "hello"):
+    def __init__(self, texts: list[str] | None = None, default: str = "hello", confidences: list[float] | None = None):
         self.texts = list(texts or [])
+        self.confidences = list(confidences or [])
+        """Word probability of each call's words, in order (0.9 when the list runs out)."""
         self.default = default
         self.calls = 0
         self.prompts: list[str] = []
@@ -170,13 +172,14 @@ class FakeSTT:
         return self.recognise(audio, prompt=prompt).text
 
     def recognise(self, audio: np.ndarray, *, prompt: str = "") -> Recognition:
-        """Each word with probability 0.9 (tests of the plumbing); the prompts received are kept."""
+        """Each word with the next of `confidences` as its probability (0.9 by default); the prompts are kept."""
         if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-3:
             return Recognition("")  # silence
         self.calls += 1
         self.prompts.append(prompt)
         text = self.texts.pop(0) if self.texts else self.default
-        return Recognition(text, [Word(w, 0.9) for w in text.split()])
+        p = self.confidences.pop(0) if self.confidences else 0.9
+        return Recognition(text, [Word(w, p) for w in text.split()])
 
 
 _DRUG = re.compile(
