@@ -7,6 +7,7 @@ import pytest
 from vpatient.grading.analysis import Analysis
 from vpatient.grading.detectors import (
     acknowledges_belief,
+    belief_question,
     greeting_and_introduction,
     jargon_unexplained,
     new_symptom_question,
@@ -228,3 +229,20 @@ def test_acknowledging_a_belief_needs_context_and_no_dismissal() -> None:
     assert acknowledges_belief(dismissive, EV) == []
     unrelated = conv("How are you?", "Fine.", "Thank you for telling me.")
     assert acknowledges_belief(unrelated, EV) == []
+
+
+def test_belief_question_own_remedies_and_follow_ups() -> None:
+    """beliefs_and_practices: asking about the patient's own remedies, or following up a belief or practice
+    the patient has just mentioned, counts; a question on another subject after such a mention does not."""
+    remedies = conv("Hello.", "My knee hurts.", "Have you done anything for it yourself, at home?")
+    assert [h.turn for h in belief_question(remedies, EV)] == [2]
+    follow_up = conv("What do you think is going on?", "My imam says I should pray more.", "Does praying help you?")
+    assert [h.turn for h in belief_question(follow_up, EV)] == [2]
+    refusal = conv("Hello.", "I'm a Jehovah's Witness, I won't accept blood.", "Which treatments would you accept?")
+    assert [h.turn for h in belief_question(refusal, EV)] == [2]
+    other_subject = conv("Hello.", "I have been fasting for Ramadan.", "How long have you had the headache?")
+    assert belief_question(other_subject, EV) == []
+    statement = conv("Hello.", "I pray every day.", "That helps a lot of people.")
+    assert belief_question(statement, EV) == []
+    no_belief = conv("Hello.", "I've had a cough for a week.", "Has it helped to rest?")
+    assert belief_question(no_belief, EV) == []
