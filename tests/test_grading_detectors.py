@@ -246,3 +246,23 @@ def test_belief_question_own_remedies_and_follow_ups() -> None:
     assert belief_question(statement, EV) == []
     no_belief = conv("Hello.", "I've had a cough for a week.", "Has it helped to rest?")
     assert belief_question(no_belief, EV) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "nets"),
+    [
+        # telling the patient when to get in touch or be seen counts, conditional or not
+        ("You can ring the support team this afternoon and they will fit you in.", True),
+        ("Please make sure that appointment happens today.", True),
+        ("If that isn't available, I'd like you to take yourself to A and E.", True),
+        ("If you feel worse in any way, you should see somebody sooner.", True),
+        ("If it's not settling, then we need to talk to you again.", True),
+        # the clinician's own actions, or advice with no getting in touch, do not
+        ("I'll book you a scan for tomorrow.", False),
+        ("I will call you tomorrow with the results.", False),
+        ("Take the first tablet today.", False),
+        ("If it's not settling, keep taking the paracetamol.", False),
+    ],
+)
+def test_safety_netting_includes_when_to_get_in_touch(text: str, nets: bool) -> None:
+    assert moves.safety_netting(text) is nets
