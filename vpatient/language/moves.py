@@ -80,7 +80,8 @@ _SN_CONDITION = re.compile(
     r"develop\w*|notice\w*|get any|start\w*|concern\w*|worr\w*|change\w*|new|still|carr(?:y|ies) on|"
     r"continu\w*|"
     r"return\w*|come(?:s)? back|high (?:fever|temperature)|severe|unable|can'?t|struggl\w*|"
-    r"any (?:of (?:these|those|that)|problems|issues|other)|not available|(?:is|are)n'?t available|not (?:settl|improv|clear|resolv)\w*)",
+    r"any (?:of (?:these|those|that)|problems|issues|other)|not available|(?:is|are)n'?t available|"
+    r"not (?:settl|improv|clear|resolv)\w*)",
     re.I,
 )
 _SN_THINGS_TO_WATCH = re.compile(
