@@ -238,3 +238,24 @@ def test_beliefs_and_practices_includes_following_up_a_practice_the_patient_ment
         embedder=embedder,
     )
     assert not other.item("beliefs_and_practices").met
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Whereabouts on your leg is the rash?",
+        "Which fingers go numb?",
+        "Are you aware of anything that triggers it?",
+        "Is it a tingling kind of feeling?",
+    ],
+)
+def test_symptom_character_is_any_socrates_element_but_onset(question: str, embedder) -> None:  # type: ignore[no-untyped-def]
+    g = grade(
+        "history_taking",
+        ("learner", "What brings you in today?"),
+        ("patient", "I've had this problem for about a week."),
+        ("learner", question),
+        ("patient", "I'm not sure."),
+        embedder=embedder,
+    )
+    assert g.item("symptom_character").met
