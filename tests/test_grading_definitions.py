@@ -187,3 +187,75 @@ def test_labels_from_several_files_and_the_split_file(tmp_path: Path) -> None:
     splits.write_text("r:\n  dev: [t1]\n  heldout: [t2]\n")
     assert load_splits(splits, "r") == {"dev": ["t1"], "heldout": ["t2"]}
     assert load_splits(splits, "other") == {}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Could you tell me what you remember about why we did the scan?",
+        "Before I go through it, what's your own sense of what has been happening?",
+        "What did the nurse say about the biopsy?",
+        "Did the doctor at the clinic say anything to you about the X-ray?",
+    ],
+)
+def test_perception_is_asking_what_the_patient_knows_before_the_news(question: str, embedder) -> None:  # type: ignore[no-untyped-def]
+    before = grade(
+        "breaking_bad_news",
+        ("learner", question),
+        ("patient", "Not much, they just said they'd found something."),
+        ("learner", "I'm afraid the results are not good. The biopsy shows it is cancer."),
+        ("patient", "Oh no."),
+        embedder=embedder,
+    )
+    assert before.item("perception").met
+    after = grade(
+        "breaking_bad_news",
+        ("learner", "I'm afraid the results are not good. The biopsy shows it is cancer."),
+        ("patient", "Oh no."),
+        ("learner", question),
+        ("patient", "Not much."),
+        embedder=embedder,
+    )
+    assert not after.item("perception").met
+
+
+def test_beliefs_and_practices_includes_following_up_a_practice_the_patient_mentions(embedder) -> None:  # type: ignore[no-untyped-def]
+    g = grade(
+        "cultural_competence",
+        ("learner", "What's been happening?"),
+        ("patient", "My back aches. My grandmother's cure is a hot poultice and prayers."),
+        ("learner", "Does the poultice help at all?"),
+        ("patient", "A little."),
+        embedder=embedder,
+    )
+    assert g.item("beliefs_and_practices").met
+    other = grade(
+        "cultural_competence",
+        ("learner", "What's been happening?"),
+        ("patient", "My back aches. My grandmother's cure is a hot poultice and prayers."),
+        ("learner", "Does it hurt when you bend forward?"),
+        ("patient", "Yes."),
+        embedder=embedder,
+    )
+    assert not other.item("beliefs_and_practices").met
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Whereabouts on your leg is the rash?",
+        "Which fingers go numb?",
+        "Are you aware of anything that triggers it?",
+        "Is it a tingling kind of feeling?",
+    ],
+)
+def test_symptom_character_is_any_socrates_element_but_onset(question: str, embedder) -> None:  # type: ignore[no-untyped-def]
+    g = grade(
+        "history_taking",
+        ("learner", "What brings you in today?"),
+        ("patient", "I've had this problem for about a week."),
+        ("learner", question),
+        ("patient", "I'm not sure."),
+        embedder=embedder,
+    )
+    assert g.item("symptom_character").met

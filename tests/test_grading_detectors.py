@@ -7,6 +7,7 @@ import pytest
 from vpatient.grading.analysis import Analysis
 from vpatient.grading.detectors import (
     acknowledges_belief,
+    belief_question,
     greeting_and_introduction,
     jargon_unexplained,
     new_symptom_question,
@@ -228,3 +229,40 @@ def test_acknowledging_a_belief_needs_context_and_no_dismissal() -> None:
     assert acknowledges_belief(dismissive, EV) == []
     unrelated = conv("How are you?", "Fine.", "Thank you for telling me.")
     assert acknowledges_belief(unrelated, EV) == []
+
+
+def test_belief_question_own_remedies_and_follow_ups() -> None:
+    """beliefs_and_practices: asking about the patient's own remedies, or following up a belief or practice
+    the patient has just mentioned, counts; a question on another subject after such a mention does not."""
+    remedies = conv("Hello.", "My knee hurts.", "Have you done anything for it yourself, at home?")
+    assert [h.turn for h in belief_question(remedies, EV)] == [2]
+    follow_up = conv("What do you think is going on?", "My imam says I should pray more.", "Does praying help you?")
+    assert [h.turn for h in belief_question(follow_up, EV)] == [2]
+    refusal = conv("Hello.", "I'm a Jehovah's Witness, I won't accept blood.", "Which treatments would you accept?")
+    assert [h.turn for h in belief_question(refusal, EV)] == [2]
+    other_subject = conv("Hello.", "I have been fasting for Ramadan.", "How long have you had the headache?")
+    assert belief_question(other_subject, EV) == []
+    statement = conv("Hello.", "I pray every day.", "That helps a lot of people.")
+    assert belief_question(statement, EV) == []
+    no_belief = conv("Hello.", "I've had a cough for a week.", "Has it helped to rest?")
+    assert belief_question(no_belief, EV) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "nets"),
+    [
+        # telling the patient when to get in touch or be seen counts, conditional or not
+        ("You can ring the support team this afternoon and they will fit you in.", True),
+        ("Please make sure that appointment happens today.", True),
+        ("If that isn't available, I'd like you to take yourself to A and E.", True),
+        ("If you feel worse in any way, you should see somebody sooner.", True),
+        ("If it's not settling, then we need to talk to you again.", True),
+        # the clinician's own actions, or advice with no getting in touch, do not
+        ("I'll book you a scan for tomorrow.", False),
+        ("I will call you tomorrow with the results.", False),
+        ("Take the first tablet today.", False),
+        ("If it's not settling, keep taking the paracetamol.", False),
+    ],
+)
+def test_safety_netting_includes_when_to_get_in_touch(text: str, nets: bool) -> None:
+    assert moves.safety_netting(text) is nets

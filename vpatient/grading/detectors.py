@@ -202,6 +202,44 @@ def safety_net(an: Analysis, ev: Evidence) -> list[Hit]:
     return hits
 
 
+_SELF_CARE = re.compile(
+    r"\b(?:(?:done|tried|taken|using|used|taking|given (?:him|her|them)) (?:anything|something)\b.{0,40}"
+    r"\b(?:yourself|at home|otherwise|of your own|else)\b|"
+    r"anything else (?:that )?(?:helped|helps|help)\b|"
+    r"(?:tried|done|use|used|do) (?:\w+ )?at home\b)",
+    re.I,
+)
+_EXTRA_PRACTICE = re.compile(r"\b(?:cures?|charms?|beads?|talisman|amulets?|won'?t (?:accept|have|take))\b", re.I)
+_FOLLOW_UP = re.compile(
+    r"\b(?:help(?:s|ed)?|work(?:s|ed)?|accept\w*|mean(?:s)?|means to you|think (?:about|of)|feel about|"
+    r"talked about|reasons?|why (?:you|she|he|they)|involve\w*|important to you|matter\w* to you|"
+    r"tell me (?:a bit )?more)\b",
+    re.I,
+)
+
+
+def belief_question(an: Analysis, ev: Evidence) -> list[Hit]:
+    """Asking about beliefs and practices: a question about the patient's own remedies or self-care ('done
+    anything for it yourself?'), or a question that follows up a belief, remedy or practice the patient has
+    just mentioned ('does the praying help?', 'what would you accept?'). A question on another subject
+    after such a mention is not a follow-up."""
+    hits: list[Hit] = []
+    for clause in an.clauses_of(Speaker.learner):
+        if not moves.is_asking(clause.text) or not clause_ok(clause, ev):
+            continue
+        if _SELF_CARE.search(clause.text):
+            hits.append(Hit(clause.turn, clause.index, _quote(clause.text), "asks about the patient's own remedies"))
+            continue
+        previous = [p for p in range(max(0, clause.turn - 2), clause.turn) if an.roles[p] == "patient"][-1:]
+        said = " ".join(an.texts[p] for p in previous)
+        if not said or not (culture.mentions_belief(said) or _EXTRA_PRACTICE.search(said)):
+            continue
+        if _FOLLOW_UP.search(clause.text) or culture.mentions_belief(clause.text):
+            why = "follows up a belief or practice the patient has just mentioned"
+            hits.append(Hit(clause.turn, clause.index, _quote(clause.text), why))
+    return hits
+
+
 DETECTORS: dict[Detector, Callable[[Analysis, Evidence], list[Hit]]] = {
     Detector.greeting_and_introduction: greeting_and_introduction,
     Detector.summary: summary_detector,
@@ -211,4 +249,5 @@ DETECTORS: dict[Detector, Callable[[Analysis, Evidence], list[Hit]]] = {
     Detector.plain_explanation: plain_explanation,
     Detector.acknowledges_belief: acknowledges_belief,
     Detector.safety_net: safety_net,
+    Detector.belief_question: belief_question,
 }

@@ -68,6 +68,9 @@ class Detector(StrEnum):
     plain_explanation = "plain_explanation"
     """An explanation of the medical view with no unexplained jargon in that turn."""
     safety_net = "safety_net"
+    belief_question = "belief_question"
+    """A question about the patient's own remedies or self-care, or one following up a belief or practice
+    the patient has just mentioned (what it means, whether it helps, what they would accept)."""
     """Conditional advice or when to come back / seek help, addressed to the patient (quotes the sentence)."""
     acknowledges_belief = "acknowledges_belief"
     """A respectful acknowledgement right after the patient shares a belief or practice, with no dismissal."""

@@ -80,7 +80,8 @@ _SN_CONDITION = re.compile(
     r"develop\w*|notice\w*|get any|start\w*|concern\w*|worr\w*|change\w*|new|still|carr(?:y|ies) on|"
     r"continu\w*|"
     r"return\w*|come(?:s)? back|high (?:fever|temperature)|severe|unable|can'?t|struggl\w*|"
-    r"any (?:of (?:these|those|that)|problems|issues|other))",
+    r"any (?:of (?:these|those|that)|problems|issues|other)|not available|(?:is|are)n'?t available|"
+    r"not (?:settl|improv|clear|resolv)\w*)",
     re.I,
 )
 _SN_THINGS_TO_WATCH = re.compile(
@@ -112,7 +113,15 @@ _SN_ACTION = re.compile(
     r"(?:i(?:'?d| would)|we(?:'?d| would)) (?:like|want) (?:you )?to (?:come|see you)|"
     r"(?:i(?:'ll| will)|we(?:'ll| will)) (?:see|review) you (?:again|back)|"
     r"(?:i|we) (?:want|need) you to (?:come|call|ring|contact|go|seek|get)|"
-    r"don'?t hesitate to (?:come|call|contact|get|ring|seek))",
+    r"don'?t hesitate to (?:come|call|contact|get|ring|seek)|see (?:somebody|someone)|"
+    r"(?:speak|talk) to you again|take (?:yourself|him|her|them) to|(?:contact|call|ring|phone) them|"
+    r"make sure (?:the|your|that) appointment|(?:get|be) seen)",
+    re.I,
+)
+_SN_WHEN = re.compile(
+    r"\b(?:today|tonight|tomorrow|this (?:afternoon|evening|morning|week)|in the next (?:few |couple of )?"
+    r"(?:\w+ )?(?:minutes|hours?|days?)|within (?:the next )?(?:\w+ )?(?:minutes|hours?|days?)|after "
+    r"(?:\w+ )?(?:minutes|hours|days))\b",
     re.I,
 )
 _SN_URGENT = re.compile(
@@ -299,6 +308,8 @@ def safety_net_sentence(text: str) -> str | None:
             return window
         if _SN_URGENT.search(action.group(0)) and re.search(r"\bif\b", window, re.I):
             return window  # any condition will do when the advice is to seek urgent care
+        if _SN_WHEN.search(window) and _SN_TO_PATIENT.search(sent):
+            return window  # telling the patient when to get in touch or be seen ('ring them this afternoon')
         if _SN_URGENT.search(sent) and _SN_TO_PATIENT.search(sent):
             return sent  # an instruction to seek help now ('take yourself to A&E'), conditional or not
     return None
