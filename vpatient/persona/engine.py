@@ -431,8 +431,7 @@ class ScriptedEngine:
                 return None
         hits = cm.matches
         fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
-        said = " ".join(patient for _, patient in self.state.history)
-        entity = self.memory.about_entity(clause, self.state.told, said, lambda s: self._permitted(s)[0])
+        entity = self.memory.about_entity(clause, self.state.told, lambda s: self._permitted(s)[0])
         if entity is not None and not fresh:
             s, sentence = entity
             d.tell(s, sentence)

@@ -334,10 +334,10 @@ class Memory:
         return any(_KIN.search(self.by_id[i].says) or self._names_in(self.by_id[i].says) for i in last_ids)
 
     def about_entity(
-        self, clause: str, told: dict[str, int], said: str, permitted: Callable[[Statement], bool]
+        self, clause: str, told: dict[str, int], permitted: Callable[[Statement], bool]
     ) -> tuple[Statement, str] | None:
         """'Who's Carol?', 'Who is Sean?': the sentence of the persona that names the person, preferring one
-        already told, if that statement may be told now. (`said` is kept for callers that pass the history.)"""
+        already told, if that statement may be told now."""
         names = self._names_in(clause)
         if not names or not re.search(r"\bwho\b", clause, re.I):
             return None  # only "who's Carol?"-like questions; the topic matcher reads the rest
