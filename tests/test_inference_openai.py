@@ -30,7 +30,7 @@ class Server:
             "--slots",
             "2",
             "--threads",
-            "2",
+            "1",  # 1 thread: on a loaded 2-core machine, 2 threads per slot starve the server
             "--ctx-per-slot",
             "1024",
         ]
