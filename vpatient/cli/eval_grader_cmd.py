@@ -51,27 +51,9 @@ def register_grader(eval_subparsers: Any) -> None:
         action="store_true",
         help="also list every development-split disagreement with the grader's rationale (never held-out ones)",
     )
-    j = g.add_argument_group("optional LLM judge (never needed; the default is offline and deterministic)")
-    j.add_argument(
-        "--judge",
-        action="store_true",
-        help="also judge every labelled item with an LLM and report rules, judge and combined side by side",
-    )
-    j.add_argument("--judge-backend", choices=["llamacpp", "transformers", "openai"], default="llamacpp")
-    j.add_argument(
-        "--judge-model",
-        metavar="PATH_OR_NAME",
-        help="llamacpp: 'qwen', 'smollm2' (packaged) or a .gguf file; transformers: a folder; openai: the model name",
-    )
-    j.add_argument("--judge-endpoint", metavar="URL", help="openai backend: base URL, e.g. http://127.0.0.1:8000/v1")
-    j.add_argument(
-        "--judge-policy",
-        choices=["either", "both", "judge"],
-        default="either",
-        help="either: met when the rules or a cited judge verdict say so (default); both: only when both do; "
-        "judge: the judge's cited verdict, the rules where it gave none",
-    )
-    j.add_argument("--judge-timeout", type=float, default=60.0, metavar="S", help="seconds per item (%(default)s)")
+    from vpatient.cli.grade_cmd import add_judge_options
+
+    add_judge_options(g, "also judge every labelled item with an LLM and report rules, judge and combined side by side")
     g.set_defaults(handler=grader_agreement)
 
 

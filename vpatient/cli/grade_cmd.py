@@ -53,8 +53,14 @@ def register(sub: Any) -> None:
         metavar="P",
         help="flag speech-recognised learner turns below this recognition confidence (0-1, default 0.6)",
     )
+    add_judge_options(p, "judge every item with an LLM too, combined by --judge-policy")
+    p.set_defaults(handler=grade)
+
+
+def add_judge_options(p: Any, judge_help: str) -> None:
+    """The optional LLM judge's options, shared by `grade` and `eval grader`."""
     j = p.add_argument_group("optional LLM judge (never needed; the default is offline and deterministic)")
-    j.add_argument("--judge", action="store_true", help="judge every item with an LLM too, combined by --judge-policy")
+    j.add_argument("--judge", action="store_true", help=judge_help)
     j.add_argument("--judge-backend", choices=["llamacpp", "transformers", "openai"], default="llamacpp")
     j.add_argument(
         "--judge-model",
@@ -70,7 +76,6 @@ def register(sub: Any) -> None:
         "judge: the judge's cited verdict, the rules where it gave none",
     )
     j.add_argument("--judge-timeout", type=float, default=60.0, metavar="S", help="seconds per item (%(default)s)")
-    p.set_defaults(handler=grade)
 
 
 def _is_file(target: str) -> bool:
