@@ -184,10 +184,17 @@ class Judge:
         self.identity_values = [str(ident.age), ident.name.split()[0], *re.findall(r"\d{4}", ident.date_of_birth)]
         if ident.preferred_name:
             self.identity_values.append(ident.preferred_name)
+        self._told_cache: dict[str, list[str]] = {}
+
+    def _told(self, text: str) -> list[str]:
+        """grounding.told, once per distinct reply (earlier replies are checked again on every later line)."""
+        if text not in self._told_cache:
+            self._told_cache[text] = self.grounding.told(text)
+        return self._told_cache[text]
 
     def judge(self, line: Line, reply: str, earlier: list[str], told_before: set[str]) -> LineResult:
         problems: list[str] = []
-        told = self.grounding.told(reply) if reply.strip() else []
+        told = self._told(reply) if reply.strip() else []
         told_set = set(told)
         for sid in line.tell:
             if sid not in told_set:
@@ -216,7 +223,7 @@ class Judge:
         for prev in earlier:
             if _norm(prev) in self.fallbacks or {_norm(x) for x in sentences(prev)} <= self.fallbacks:
                 continue  # asking again what a word means is not repeating a paragraph
-            if len(sentences(prev)) >= 2 and _norm(prev) and _norm(prev) in norm_reply and self.grounding.told(prev):
+            if len(sentences(prev)) >= 2 and _norm(prev) and _norm(prev) in norm_reply and self._told(prev):
                 problems.append("repeats a whole earlier reply")
                 break
         return LineResult(line.say, reply, not problems, problems, list(line.tell), told)
@@ -234,7 +241,7 @@ class Judge:
             return any(v and v.lower() in reply.lower() for v in self.identity_values)
         if move == "deflect":
             return any(c and c in norm for c in self.covers) or not any(
-                sid in self.grounding.told(reply) for sid in line.withhold
+                sid in self._told(reply) for sid in line.withhold
             )
         if move == "ask_question":
             return _is_question(reply)
