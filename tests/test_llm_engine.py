@@ -161,7 +161,7 @@ def test_real_smollm2_never_leaks(embedder) -> None:  # type: ignore[no-untyped-
     finally:
         eng.close()  # type: ignore[union-attr]
     for r in replies:
-        assert r.mode in ("llm", "llm-fallback")
+        assert r.mode in ("llm", "llm-partial", "llm-fallback")
         assert "backend" in r.meta["llm"]
         assert "tumour" not in r.text  # the never-tier fact
         assert "terrified" not in r.text  # rapport not earned
