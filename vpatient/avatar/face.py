@@ -6,6 +6,7 @@ ARKit blendshape name (`vpatient.avatar.mesh3d.ARKIT`).
 
 from __future__ import annotations
 
+from vpatient.avatar.expressions import EMOTIONS, expression_for
 from vpatient.avatar.lipsync import VISEME_NAMES
 from vpatient.avatar.state import AvatarState
 
@@ -100,3 +101,18 @@ def _dominant(state: AvatarState) -> str:
         return "sil"
     i = max(range(len(state.visemes)), key=lambda k: state.visemes[k])
     return VISEME_NAMES[i]
+
+
+def still_state(viseme: str | None = None, expression: str = "neutral", blink: float = 0.0, t: float = 0.0) -> AvatarState:
+    """A posed face for pictures and tests: one viseme held, one expression, the eyes open or closed
+    (no seeded movement: the head and gaze look straight at the learner)."""
+    if viseme is not None and viseme not in VISEME_NAMES:
+        raise ValueError(f"viseme {viseme!r}: use one of {', '.join(VISEME_NAMES)}")
+    if expression not in EMOTIONS:
+        raise ValueError(f"expression {expression!r}: use one of {', '.join(EMOTIONS)}")
+    vis = tuple(1.0 if n == viseme else 0.0 for n in VISEME_NAMES) if viseme else ()
+    expr = expression_for(expression)
+    return AvatarState(
+        t=t, mode="speaking" if viseme else "listening", emotion=expression, expression=expr, visemes=vis,
+        blink=blink, head_pitch=expr.head_pitch,
+    )

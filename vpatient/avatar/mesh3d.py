@@ -300,12 +300,14 @@ def _range(groups: dict[str, list[list[int]]], name: str) -> np.ndarray:
     return np.concatenate([np.arange(a, b + 1) for a, b in groups[name]])
 
 
-def _vertex_normals(pos: np.ndarray, tris: np.ndarray) -> np.ndarray:
+def vertex_normals(pos: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Area-weighted smooth vertex normals (bincount: a few ms for the patient)."""
     a, b, c = pos[tris[:, 0]], pos[tris[:, 1]], pos[tris[:, 2]]
     fn = np.cross(b - a, c - a)
     n = np.zeros_like(pos)
+    idx = tris.reshape(-1)
     for k in range(3):
-        np.add.at(n, tris[:, k], fn)
+        n[:, k] = np.bincount(idx, weights=np.repeat(fn[:, k], 3), minlength=pos.shape[0])
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
@@ -419,7 +421,7 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     neck = centroid("joint-neck")
     head_j = centroid("joint-head")
     eye_y = float((eye_l[1] + eye_r[1]) / 2)
-    normals = _vertex_normals(pos, tris)
+    normals = vertex_normals(pos, tris)
 
     # -- materials and colours
     skin = srgb_to_linear(look.skin)

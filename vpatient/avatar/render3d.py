@@ -23,7 +23,7 @@ import numpy as np
 
 from vpatient.avatar.appearance import Appearance
 from vpatient.avatar.face import face_weights
-from vpatient.avatar.mesh3d import PatientMesh, patient_mesh, srgb_to_linear
+from vpatient.avatar.mesh3d import PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
 from vpatient.avatar.state import AvatarState
 
 MODERNGL_HINT = "the 3D patient needs moderngl: pip install 'vpatient[avatar]' (or pip install moderngl)"
@@ -232,16 +232,6 @@ def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
     rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
     return ry @ rx @ rz
-
-
-def vertex_normals(pos: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    a, b, c = pos[tris[:, 0]], pos[tris[:, 1]], pos[tris[:, 2]]
-    fn = np.cross(b - a, c - a)
-    n = np.zeros_like(pos)
-    idx = tris.reshape(-1)
-    for k in range(3):
-        n[:, k] = np.bincount(idx, weights=np.repeat(fn[:, k], 3), minlength=pos.shape[0])
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def box_mesh(boxes: list[BoxSpec]) -> np.ndarray:
