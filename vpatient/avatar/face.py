@@ -18,7 +18,7 @@ def _lr(name: str, w: float) -> dict[str, float]:
 # Oculus viseme -> ARKit mix (jawOpen opens the jaw, teeth and tongue follow; mouthClose keeps lips shut).
 VISEME_ARKIT: dict[str, dict[str, float]] = {
     "sil": {},
-    "PP": {"jawOpen": 0.04, **_lr("mouthPress", 0.55), "mouthRollLower": 0.25, "mouthRollUpper": 0.15},
+    "PP": {"mouthClose": 0.35, **_lr("mouthPress", 0.2)},
     "FF": {"jawOpen": 0.1, "mouthRollLower": 0.6, **_lr("mouthUpperUp", 0.3), "mouthShrugUpper": 0.2},
     "TH": {"jawOpen": 0.22, "tongueOut": 0.45, **_lr("mouthStretch", 0.15)},
     "DD": {"jawOpen": 0.25, **_lr("mouthStretch", 0.2), "mouthShrugUpper": 0.15},
@@ -62,14 +62,14 @@ def expression_weights(state: AvatarState) -> dict[str, float]:
         add(f"browOuterUp{side}", 0.7 * max(0.0, e.brow_raise))
         add(f"mouthSmile{side}", 0.7 * max(0.0, e.smile))
         add(f"mouthFrown{side}", 0.8 * max(0.0, -e.smile))
-        add(f"eyeSquint{side}", 0.8 * e.squint + 0.3 * max(0.0, e.smile - 0.4))
+        add(f"eyeSquint{side}", 0.45 * e.squint + 0.3 * max(0.0, e.smile - 0.4))
         add(f"cheekSquint{side}", 0.5 * e.squint + 0.4 * max(0.0, e.smile - 0.3))
         add(f"eyeWide{side}", 1.2 * max(0.0, e.eye_open - 1.0))
         add(f"mouthStretch{side}", 0.35 * e.mouth_tense)
         add(f"mouthPress{side}", 0.3 * e.mouth_tense)
         add(f"noseSneer{side}", 0.5 * max(0.0, e.mouth_tense - 0.6) + 0.3 * max(0.0, -e.brow_inner - 0.8))
     # the lids: a narrowed eye (pain, sadness) plus the blink; gaze down lowers the upper lid a little
-    closed = max(0.0, 1.0 - e.eye_open) * 0.6
+    closed = max(0.0, 1.0 - e.eye_open) * 0.35
     blink = max(closed, min(1.0, closed + state.blink * (1.0 - closed)))
     for side in ("Left", "Right"):
         add(f"eyeBlink{side}", blink)
@@ -90,17 +90,7 @@ def face_weights(state: AvatarState) -> dict[str, float]:
         speech.update(_lr("mouthStretch", 0.3 * o * max(0.0, wd)))
     for name, w in speech.items():
         out[name] = out.get(name, 0.0) + w
-    if out.get("jawOpen", 0.0) > 0.05:  # talking relaxes pressed lips
-        for side in ("Left", "Right"):
-            out.pop(f"mouthPress{side}", None) if "PP" not in _dominant(state) else None
     return {k: min(1.0, max(0.0, v)) for k, v in out.items() if v > 1e-4}
-
-
-def _dominant(state: AvatarState) -> str:
-    if not state.visemes:
-        return "sil"
-    i = max(range(len(state.visemes)), key=lambda k: state.visemes[k])
-    return VISEME_NAMES[i]
 
 
 def still_state(viseme: str | None = None, expression: str = "neutral", blink: float = 0.0, t: float = 0.0) -> AvatarState:

@@ -23,10 +23,13 @@ import numpy as np
 
 from vpatient.avatar.appearance import Appearance
 from vpatient.avatar.face import face_weights
-from vpatient.avatar.mesh3d import PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
+from vpatient.avatar.mesh3d import LIPS, PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
 from vpatient.avatar.state import AvatarState
 
 MODERNGL_HINT = "the 3D patient needs moderngl: pip install 'vpatient[avatar]' (or pip install moderngl)"
+
+FRAMINGS = ("desk", "face")
+MOUTH_INSIDE = 15  # render_materials: back faces (the inside of the mouth and head, seen between the lips)
 
 # Scene layout (metres, the learner's LOCAL space; shared with the VR front end)
 PATIENT_Z = -1.3
@@ -91,6 +94,7 @@ FRAGMENT = """
 uniform vec3 eye_pos;
 uniform float flush;
 uniform float tears;
+uniform int id_pass;
 in vec3 v_pos;
 in vec3 v_normal;
 in vec3 v_colour;
@@ -103,6 +107,10 @@ const vec3 FILL = normalize(vec3(0.7, 0.1, 0.6));
 const vec3 RIM = normalize(vec3(0.3, 0.6, -0.8));
 
 void main() {
+    if (id_pass == 1) {  // tests: which material covers each pixel (back faces = the mouth's inside)
+        f_colour = vec4(float(v_mat) / 16.0, gl_FrontFacing ? 1.0 : 0.0, 0.0, 1.0);
+        return;
+    }
     vec3 n = normalize(v_normal);
     vec3 v = normalize(eye_pos - v_pos);
     vec3 base = v_colour;
@@ -306,7 +314,13 @@ class Renderer3D:
         build: str = "",
         samples: int = 4,
         mesh: PatientMesh | None = None,
+        framing: str = "desk",
     ) -> None:
+        """framing: "desk" (the learner's view across the desk: head and upper body) or "face" (a close-up of
+        the head, for pictures and tests)."""
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing {framing!r}: use one of {', '.join(FRAMINGS)}")
+        self.framing = framing
         mgl = import_moderngl()
         self.mgl = mgl
         self.look = appearance
@@ -354,9 +368,57 @@ class Renderer3D:
     def desktop_camera(self, size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The learner's view across the desk, framing the patient's head and upper body."""
         w, h = size or self.size
+        if self.framing == "face":
+            return perspective(24.0, w / h), look_at((0.0, HEAD_Y + 0.03, PATIENT_Z + 0.75), (0.0, HEAD_Y + 0.0, PATIENT_Z))
         eye = (0.0, HEAD_Y + 0.08, -0.05)
         target = (0.0, HEAD_Y - 0.05, PATIENT_Z)
         return perspective(31.0, w / h), look_at(eye, target)
+
+    def project(self, point: np.ndarray) -> tuple[int, int]:
+        """Pixel (x, y from the top) of a scene point in this renderer's camera."""
+        proj, view = self.desktop_camera()
+        p = proj @ view @ np.array([*point, 1.0])
+        ndc = p[:3] / p[3]
+        w, h = self.size
+        return int((ndc[0] + 1) / 2 * w), int((1 - ndc[1]) / 2 * h)
+
+    def landmark(self, name: str) -> np.ndarray:
+        """A point of the neutral patient in the scene: "mouth", "eye_l", "eye_r" (the patient's left/right)."""
+        m = self.mesh
+        if name == "mouth":
+            p = m.positions[m.material == LIPS].mean(axis=0)
+        elif name in ("eye_l", "eye_r"):
+            p = m.eye_centres[0 if name == "eye_l" else 1] + np.array([0.0, 0.0, m.eye_radius])
+        else:
+            raise ValueError(f"landmark {name!r}: mouth, eye_l or eye_r")
+        return np.asarray(p, np.float64) + self.origin
+
+    def render_materials(self, state: AvatarState) -> np.ndarray:
+        """(h, w) int8 map of which material covers each pixel (-1 background/room, MOUTH_INSIDE for back
+        faces seen through the lips): what the pixel tests count."""
+        with self._current():
+            return self._render_materials(state)
+
+    def _render_materials(self, state: AvatarState) -> np.ndarray:
+        self._ensure_fbo()
+        target = self._resolve if self.samples > 1 else self.fbo
+        target.use()
+        proj, view = self.desktop_camera()
+        self.prog["id_pass"].value = 1
+        try:
+            self.ctx.clear(0.0, 0.0, 1.0, 1.0, depth=1.0)
+            self.update(state)
+            self.ctx.enable(self.mgl.DEPTH_TEST)
+            self.prog["view_proj"].write((proj @ view).astype(np.float32).T.tobytes())
+            self.vao.render(self.mgl.TRIANGLES)
+        finally:
+            self.prog["id_pass"].value = 0
+        w, h = self.size
+        rgb = np.frombuffer(target.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)[::-1]
+        mat = np.rint(rgb[..., 0].astype(np.float64) / 255.0 * 16.0).astype(np.int8)
+        mat[rgb[..., 2] > 127] = -1
+        mat[(rgb[..., 2] <= 127) & (rgb[..., 1] < 128)] = MOUTH_INSIDE
+        return mat
 
     # --- drawing -------------------------------------------------------------------------------------
     def update(self, state: AvatarState) -> None:
@@ -389,8 +451,10 @@ class Renderer3D:
             fbo = ctx.fbo
             mask = fbo.color_mask
             fbo.color_mask = (False, False, False, False)
+            fbo.use()  # moderngl applies a framebuffer's colour mask when it is bound
             ctx.clear(depth=1.0)
             fbo.color_mask = mask
+            fbo.use()
         # the cue: a small light on the desk (green listening, amber thinking, blue speaking)
         pulse = 0.7 + 0.3 * math.sin(2 * math.pi * st.cue_phase)
         cue = box_mesh([((0.45, DESK_Y, -0.5, 0.5, DESK_Y + 0.03 * pulse, -0.45), CUE_RGB.get(st.mode, CUE_RGB["idle"]))])
@@ -420,8 +484,19 @@ class Renderer3D:
             self.fbo = ctx.simple_framebuffer((w, h))
             self._resolve = self.fbo
 
+    def _current(self) -> Any:
+        """Make our own (standalone) context current: another renderer in this thread may have made its own
+        current since. A context handed in by a front end is that front end's business."""
+        import contextlib
+
+        return self.ctx if self.own_ctx else contextlib.nullcontext()
+
     def render(self, state: AvatarState) -> np.ndarray:
         """One offscreen frame at self.size: (h, w, 3) uint8, top row first."""
+        with self._current():
+            return self._render(state)
+
+    def _render(self, state: AvatarState) -> np.ndarray:
         self._ensure_fbo()
         proj, view = self.desktop_camera()
         if self.samples > 1:  # pictures: everything, antialiased
@@ -443,6 +518,12 @@ class Renderer3D:
         return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1]
 
     def release(self) -> None:
+        with self._current():
+            self._release()
+        if self.own_ctx:
+            self.ctx.release()
+
+    def _release(self) -> None:
         for obj in (self.vao, self.room_vao, self.cue_vao, self.front_vao, self.dyn, self.static, self.ibo):
             obj.release()
         for obj in (self.room, self.cue_buf, self.front):
@@ -453,8 +534,6 @@ class Renderer3D:
             self.fbo.release()
             if self._resolve is not self.fbo:
                 self._resolve.release()
-        if self.own_ctx:
-            self.ctx.release()
 
 
 def _uniform(prog: Any, name: str, value: Any) -> None:
