@@ -69,6 +69,7 @@ class Painter3D:
         self.size = size
         self.r3d = Renderer3D(appearance, size, build=build, samples=0)
         self.overlay = Renderer(appearance, size)  # the cue pill and subtitles
+        self.r3d.render(AvatarState(t=0.0))  # Mesa compiles the shaders at the first draw: not in frame 1
 
     def render(self, st: AvatarState, surface: Any = None) -> Any:
         frame = self.r3d.render(st)
