@@ -90,6 +90,14 @@ IPA_VISEME: dict[str, str] = {
     **dict.fromkeys(("o", "ɔ", "oʊ", "ɔɪ", "əʊ"), "O"),
     **dict.fromkeys(("u", "ʊ", "w", "uː"), "U"),
 }
+# hibari's G2P (misaki) writes diphthongs and the flap as capitals: mapped to IPA before timing.
+MISAKI_IPA = {"A": "eɪ", "I": "aɪ", "W": "aʊ", "Y": "ɔɪ", "O": "oʊ", "Q": "əʊ", "T": "ɾ", "ᵊ": "ə"}
+
+
+def misaki_to_ipa(text: str) -> str:
+    return "".join(MISAKI_IPA.get(ch, ch) for ch in text)
+
+
 _IPA_MULTI = sorted((k for k in IPA_VISEME if len(k) > 1), key=len, reverse=True)
 _IPA_SKIP = set("ˈˌːˑ̩̯̃‿-")
 _VOWEL_VISEMES = {"aa", "E", "I", "O", "U", "RR"}
@@ -152,32 +160,35 @@ def timed_phonemes(ipa: str, audio: np.ndarray, sample_rate: int) -> list[Phonem
             if f - run >= 0.15 * RATE:
                 gaps.append((run, f))
             run = None
-    pauses = symbols.count(",")
-    keep = sorted(sorted(gaps, key=lambda g: g[0] - g[1])[:pauses])
-    mask = np.ones(last - first, bool)
-    for a, b in keep:
-        mask[a - first : b - first] = False
-    timeline = span[mask]  # the frames phonemes are spread over
-    lengths = []
-    for s in symbols:
-        if s in (" ", ","):
-            lengths.append(0.0)
-        else:
-            vis = viseme_name(s)
-            lengths.append(1.6 if vis in _VOWEL_VISEMES else 1.0)
-    total = sum(lengths) or 1.0
+    # the text's clauses (split at internal pauses) and the audio's stretches (split at its longest silences)
+    clauses: list[list[str]] = [[]]
+    for sym in symbols:
+        if sym == ",":
+            if clauses[-1]:
+                clauses.append([])
+        elif sym != " ":
+            clauses[-1].append(sym)
+    clauses = [c for c in clauses if c]
+    keep = sorted(sorted(gaps, key=lambda g: g[0] - g[1])[: len(clauses) - 1])
+    if len(keep) != len(clauses) - 1:  # fewer silences than pauses: one stretch for the whole text
+        clauses, keep = [[s for c in clauses for s in c]], []
+    bounds = [first, *[x for g in keep for x in g], last]
     out: list[Phoneme] = []
-    acc = 0.0
-    n = timeline.size
-    for s, length in zip(symbols, lengths, strict=True):
-        if length == 0.0:
-            continue
-        a = int(acc / total * n)
-        acc += length
-        b = max(a + 1, int(acc / total * n))
-        start = timeline[min(a, n - 1)] / RATE
-        end = (timeline[min(b, n) - 1] + 1) / RATE
-        out.append(Phoneme(float(start), float(end), s))
+    for k, clause in enumerate(clauses):
+        lo, hi = bounds[2 * k], bounds[2 * k + 1]
+        seg = np.arange(lo, hi)
+        timeline = seg[voiced[lo:hi] | (hi - lo < 3)]  # the voiced frames phonemes are spread over
+        if timeline.size == 0:
+            timeline = seg
+        lengths = [1.6 if viseme_name(sym) in _VOWEL_VISEMES else 1.0 for sym in clause]
+        total = sum(lengths)
+        acc = 0.0
+        n = timeline.size
+        for sym, length in zip(clause, lengths, strict=True):
+            a = int(acc / total * n)
+            acc += length
+            b = max(a + 1, int(acc / total * n))
+            out.append(Phoneme(float(timeline[min(a, n - 1)] / RATE), float((timeline[min(b, n) - 1] + 1) / RATE), sym))
     return out
 
 
