@@ -326,6 +326,35 @@ def _cavity(pos: np.ndarray, tris: np.ndarray, normals: np.ndarray) -> np.ndarra
     return np.asarray(0.5 * shade + 0.5 * sm)
 
 
+def _relax(pos: np.ndarray, tris: np.ndarray, weight: np.ndarray, iterations: int) -> np.ndarray:
+    """Taubin smoothing where weight > 0: small bumps go, the overall shape (and volume) stays."""
+    n = pos.shape[0]
+    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    count = np.maximum(np.bincount(edges[:, 0], minlength=n), 1).astype(np.float64)
+    w = weight[:, None]
+    out = pos.copy()
+    for _ in range(iterations):
+        for k_step in (0.5, -0.53):
+            avg = np.stack([np.bincount(edges[:, 0], weights=out[edges[:, 1], k], minlength=n) for k in range(3)], 1)
+            out += k_step * w * (avg / count[:, None] - out)
+    return out
+
+
+def _flatten(pos: np.ndarray, tris: np.ndarray, weight: np.ndarray, iterations: int) -> np.ndarray:
+    """Plain Laplacian smoothing where weight > 0 (shrinks small bumps away)."""
+    n = pos.shape[0]
+    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    count = np.maximum(np.bincount(edges[:, 0], minlength=n), 1).astype(np.float64)
+    w = 0.5 * weight[:, None]
+    out = pos.copy()
+    for _ in range(iterations):
+        avg = np.stack([np.bincount(edges[:, 0], weights=out[edges[:, 1], k], minlength=n) for k in range(3)], 1)
+        out += w * (avg / count[:, None] - out)
+    return out
+
+
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
@@ -449,7 +478,8 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     colour = colour * (1 - lip[:, None]) + lip_colour * lip[:, None]
     mat[lip > 0.5] = LIPS
     # brows: a curved band above each eye, from above the inner corner to past the outer corner
-    brow_col = srgb_to_linear(look.hair if look.hair_length != "bald" else (70, 60, 55)) * 0.75
+    brow_rgb = look.hair if look.hair_length != "bald" else (70, 60, 55)
+    brow_col = srgb_to_linear(tuple(int(c * 0.6 + s * 0.15) for c, s in zip(brow_rgb, look.skin, strict=True)))  # type: ignore[arg-type]
     if look.headscarf is not None or look.cap is not None:
         brow_col = srgb_to_linear((60, 45, 35) if look.age < 60 else (140, 136, 130))
     for ec in (eye_l, eye_r):
@@ -527,12 +557,21 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     cloth = cloth_k > 0.5
     colour = colour * (1 - cloth_k[:, None]) + srgb_to_linear(look.clothing) * cloth_k[:, None]
     mat[cloth] = CLOTH
+    # clothes hang: smooth the body's shape under them (no anatomy through the fabric), then a little looser
+    pos = _relax(pos, tris, cloth_k, iterations=10)
+    # a loose top: the front of the chest smoothed as a height field (depth only), so no anatomy shows
+    drape = cloth_k * (z > float(neck[2]) - 0.02) * _smoothstep(collar_y - 0.02, collar_y - 0.08, y)
+    drape *= _smoothstep(0.2, 0.14, np.abs(x))
+    smooth_z = _flatten(pos, tris, drape, iterations=80)[:, 2]
+    pos[:, 2] += drape * (smooth_z - pos[:, 2])
     pos += normals * (0.012 * cloth_k)[:, None]
-    if look.scarf is not None:
-        scarf = body & (np.abs(y - (collar_y + 0.005)) < 0.028) & (head_w < 0.6)
+    if look.scarf is not None:  # a scarf loosely round the neck
+        ring = _smoothstep(0.03, 0.015, np.abs(y - (collar_y + 0.01))) * _smoothstep(0.12, 0.09, np.abs(x))
+        ring = ring * body * (head_w < 0.6)
+        scarf = ring > 0.5
         colour[scarf] = srgb_to_linear(look.scarf)
         mat[scarf] = CLOTH
-        pos[scarf] += normals[scarf] * 0.02
+        pos += normals * (0.018 * ring)[:, None]
     # cavities (eye sockets, nostrils, mouth corners, ears) a little darker: a cheap ambient occlusion
     cav = _cavity(pos, tris, normals)
     colour *= np.where(mat == CLOTH, 1.0 - 0.3 * (1.0 - cav), cav)[:, None]
@@ -559,6 +598,18 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         eye_aux.append(a)
         eye_tris.append(stris + base)
     n_eye = 2 * dirs.shape[0]
+    extra_pos, extra_tris, extra_col = [], [], []
+    if look.tied_back and look.headscarf is None and look.hair_length != "bald":
+        # a bun (or gathered braids) at the back of the head
+        back = body & (y > eye_y) & (y < eye_y + 0.06) & (np.abs(x) < 0.02)
+        zb = float(pos[back, 2].min()) if back.any() else float(head_j[2]) - 0.09
+        centre = np.array([0.0, eye_y + 0.035, zb - 0.012])
+        bdirs, btris = _sphere(np.zeros(3), 1.0, rings=10, segs=16)
+        start = m + n_eye
+        extra_pos.append(centre + bdirs * np.array([0.036, 0.032, 0.03]))
+        extra_tris.append(btris + start)
+        extra_col.append(np.tile(srgb_to_linear(look.hair), (bdirs.shape[0], 1)))
+    n_extra = sum(p.shape[0] for p in extra_pos)
     pos = np.concatenate([pos, *eye_pos])
     tris = np.concatenate([tris, *eye_tris]).astype(np.uint32)
     iris = _iris_colour(look)
@@ -568,6 +619,15 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     head_w = np.concatenate([head_w, np.ones(n_eye, np.float32)])
     jaw_w = np.concatenate([jaw_w, np.zeros(n_eye, np.float32)])
     morphs = np.concatenate([morphs, np.zeros((len(ARKIT), n_eye, 3), np.float32)], axis=1)
+    if n_extra:  # after the eyes (the renderer finds the eyes by material, not by position)
+        pos = np.concatenate([pos, *extra_pos])
+        tris = np.concatenate([tris, *extra_tris]).astype(np.uint32)
+        colour = np.concatenate([colour, *extra_col])
+        mat = np.concatenate([mat, np.full(n_extra, HAIR, np.float32)])
+        aux = np.concatenate([aux, np.zeros((n_extra, 4), np.float32)])
+        head_w = np.concatenate([head_w, np.ones(n_extra, np.float32)])
+        jaw_w = np.concatenate([jaw_w, np.zeros(n_extra, np.float32)])
+        morphs = np.concatenate([morphs, np.zeros((len(ARKIT), n_extra, 3), np.float32)], axis=1)
     return PatientMesh(
         positions=pos.astype(np.float32),
         triangles=tris,

@@ -23,7 +23,7 @@ import numpy as np
 
 from vpatient.avatar.appearance import Appearance
 from vpatient.avatar.face import face_weights
-from vpatient.avatar.mesh3d import LIPS, PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
+from vpatient.avatar.mesh3d import EYE, LIPS, PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
 from vpatient.avatar.state import AvatarState
 
 MODERNGL_HINT = "the 3D patient needs moderngl: pip install 'vpatient[avatar]' (or pip install moderngl)"
@@ -154,7 +154,7 @@ void main() {
     float ndk = dot(n, KEY);
     float lam = max(ndk, 0.0);
     float wr = max((ndk + wrap) / (1.0 + wrap), 0.0);
-    vec3 c = vec3(1.05, 1.0, 0.95) * (base * wr + scatter * base * (wr - lam));
+    vec3 c = vec3(0.92, 0.88, 0.84) * (base * wr + scatter * base * (wr - lam));
     c += vec3(0.33, 0.36, 0.42) * base * max(dot(n, FILL) * 0.7 + 0.3, 0.0);
     c += vec3(0.40, 0.40, 0.45) * base * max(dot(n, RIM), 0.0);
     c += base * mix(vec3(0.10, 0.09, 0.085), vec3(0.17, 0.18, 0.2), 0.5 + 0.5 * n.y);
@@ -268,10 +268,9 @@ class PatientPose:
         self.mesh = mesh
         self.origin = origin  # added to every vertex: puts the head joint where the scene wants it
         self.names = {n: i for i, n in enumerate(mesh.morph_names)}
-        n_eye = int((mesh.material == 7).sum())
-        self.eye_start = mesh.vertex_count - n_eye
-        self.eye_dirs = mesh.aux[self.eye_start :, :3].astype(np.float64)
-        self.eye_side = mesh.aux[self.eye_start :, 3].astype(np.int64)
+        self.eye_idx = np.flatnonzero(mesh.material == EYE)
+        self.eye_dirs = mesh.aux[self.eye_idx, :3].astype(np.float64)
+        self.eye_side = mesh.aux[self.eye_idx, 3].astype(np.int64)
 
     def weights(self, state: AvatarState) -> dict[str, float]:
         return face_weights(state)
@@ -289,7 +288,7 @@ class PatientPose:
         gy = max(-1.0, min(1.0, state.gaze_y))
         r_eye = rotation(18.0 * gx, 14.0 * gy, 0.0)
         centres = m.eye_centres.astype(np.float64)
-        pos[self.eye_start :] = centres[self.eye_side] + (self.eye_dirs @ r_eye.T) * m.eye_radius
+        pos[self.eye_idx] = centres[self.eye_side] + (self.eye_dirs @ r_eye.T) * m.eye_radius
         # the head turns about the neck; the weight fades down the neck
         r = rotation(state.head_yaw, state.head_pitch, -state.head_roll)
         pivot = m.neck_pivot.astype(np.float64)
