@@ -62,14 +62,14 @@ def expression_weights(state: AvatarState) -> dict[str, float]:
         add(f"browOuterUp{side}", 0.7 * max(0.0, e.brow_raise))
         add(f"mouthSmile{side}", 0.7 * max(0.0, e.smile))
         add(f"mouthFrown{side}", 0.8 * max(0.0, -e.smile))
-        add(f"eyeSquint{side}", 0.45 * e.squint + 0.3 * max(0.0, e.smile - 0.4))
-        add(f"cheekSquint{side}", 0.5 * e.squint + 0.4 * max(0.0, e.smile - 0.3))
+        add(f"eyeSquint{side}", 0.25 * e.squint + 0.3 * max(0.0, e.smile - 0.4))
+        add(f"cheekSquint{side}", 0.25 * e.squint + 0.4 * max(0.0, e.smile - 0.3))
         add(f"eyeWide{side}", 1.2 * max(0.0, e.eye_open - 1.0))
         add(f"mouthStretch{side}", 0.35 * e.mouth_tense)
         add(f"mouthPress{side}", 0.3 * e.mouth_tense)
         add(f"noseSneer{side}", 0.5 * max(0.0, e.mouth_tense - 0.6) + 0.3 * max(0.0, -e.brow_inner - 0.8))
     # the lids: a narrowed eye (pain, sadness) plus the blink; gaze down lowers the upper lid a little
-    closed = max(0.0, 1.0 - e.eye_open) * 0.35
+    closed = max(0.0, 1.0 - e.eye_open) * 0.25
     blink = max(closed, min(1.0, closed + state.blink * (1.0 - closed)))
     for side in ("Left", "Right"):
         add(f"eyeBlink{side}", blink)

@@ -568,10 +568,9 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     if look.scarf is not None:  # a scarf loosely round the neck
         ring = _smoothstep(0.03, 0.015, np.abs(y - (collar_y + 0.01))) * _smoothstep(0.12, 0.09, np.abs(x))
         ring = ring * body * (head_w < 0.6)
-        scarf = ring > 0.5
-        colour[scarf] = srgb_to_linear(look.scarf)
-        mat[scarf] = CLOTH
-        pos += normals * (0.018 * ring)[:, None]
+        mat[ring > 0.5] = CLOTH
+        colour = colour * (1 - ring[:, None]) + srgb_to_linear(look.scarf) * ring[:, None]
+        pos += normals * (0.007 * ring)[:, None]
     # cavities (eye sockets, nostrils, mouth corners, ears) a little darker: a cheap ambient occlusion
     cav = _cavity(pos, tris, normals)
     colour *= np.where(mat == CLOTH, 1.0 - 0.3 * (1.0 - cav), cav)[:, None]

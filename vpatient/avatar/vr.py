@@ -346,6 +346,7 @@ class GLScene3D(GLScene):
         self.r3d.draw(None, proj, view, clear=False)
         GL.glUseProgram(0)  # back to fixed function for the panel
         GL.glBindVertexArray(0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)  # moderngl leaves its own (high) texture unit active
         GL.glMatrixMode(GL.GL_PROJECTION)
         GL.glLoadMatrixf(np.ascontiguousarray(proj.T, dtype=np.float32))
         GL.glMatrixMode(GL.GL_MODELVIEW)

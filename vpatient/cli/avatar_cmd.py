@@ -27,6 +27,12 @@ def register(sub: Any) -> None:
     )
     r.add_argument("--blink", type=float, default=0.0, help="eyelids 0 open .. 1 closed (default: %(default)s)")
     r.add_argument("--size", default="1280x720", metavar="WxH", help="picture size (default: %(default)s)")
+    r.add_argument(
+        "--framing",
+        default="desk",
+        choices=["desk", "face"],
+        help="desk: the learner's view across the desk; face: a close-up (default: %(default)s)",
+    )
     r.add_argument("--out", required=True, metavar="PNG")
     r.set_defaults(handler=_render)
     e = actions.add_parser(
@@ -66,7 +72,7 @@ def _render(args: argparse.Namespace) -> int:
         raise VPatientError(str(exc)) from exc
     look, persona = _look(args.persona)
     t0 = time.perf_counter()
-    renderer = Renderer3D(look, size, build=persona.presentation.notes, samples=4)
+    renderer = Renderer3D(look, size, build=persona.presentation.notes, samples=4, framing=args.framing)
     frame = renderer.render(state)
     save_png(frame, args.out)
     renderer.release()
