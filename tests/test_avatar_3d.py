@@ -13,12 +13,12 @@ import pytest
 
 pytest.importorskip("moderngl")
 
-from vpatient.avatar.appearance import appearance_from_persona  # noqa: E402
-from vpatient.avatar.expressions import EMOTIONS  # noqa: E402
-from vpatient.avatar.face import VISEME_ARKIT, face_weights, still_state  # noqa: E402
-from vpatient.avatar.lipsync import VISEME_NAMES  # noqa: E402
-from vpatient.avatar.mesh3d import ARKIT, EYE, LIPS, TEETH, TONGUE, AvatarDataMissing, data_dir  # noqa: E402
-from vpatient.persona.loader import load_persona  # noqa: E402
+from vpatient.avatar.appearance import appearance_from_persona
+from vpatient.avatar.expressions import EMOTIONS
+from vpatient.avatar.face import VISEME_ARKIT, face_weights, still_state
+from vpatient.avatar.lipsync import VISEME_NAMES
+from vpatient.avatar.mesh3d import ARKIT, EYE, LIPS, TEETH, TONGUE, AvatarDataMissing, data_dir
+from vpatient.persona.loader import load_persona
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (480, 360)

@@ -76,7 +76,10 @@ def test_export_command(tmp_path: Path) -> None:
     from vpatient.cli import main
 
     out = tmp_path / "p.glb"
-    assert main(["avatar", "export", "--persona", str(ROOT / "personas" / "diabetes_ramadan.yaml"), "--out", str(out)]) == 0
+    assert (
+        main(["avatar", "export", "--persona", str(ROOT / "personas" / "diabetes_ramadan.yaml"), "--out", str(out)])
+        == 0
+    )
     assert validate_glb(out)["targets"] == ARKIT
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -133,7 +135,23 @@ def test_visemes_from_ipa_and_arpabet() -> None:
         "PP", "aa", "CH", "CH", "TH", "U", "I", "O", "SS", "RR",
     ]  # fmt: skip
     assert viseme_name("?") is None
-    assert ipa_symbols("mˈɔɹnɪŋ, dˈɑktəɹ.") == ["m", "ɔ", "ɹ", "n", "ɪ", "ŋ", ",", " ", "d", "ɑ", "k", "t", "ə", "ɹ", ","]
+    assert ipa_symbols("mˈɔɹnɪŋ, dˈɑktəɹ.") == [
+        "m",
+        "ɔ",
+        "ɹ",
+        "n",
+        "ɪ",
+        "ŋ",
+        ",",
+        " ",
+        "d",
+        "ɑ",
+        "k",
+        "t",
+        "ə",
+        "ɹ",
+        ",",
+    ]
     assert ipa_symbols("tʃˈeɪndʒ") == ["tʃ", "eɪ", "n", "dʒ"]
     assert misaki_to_ipa("əɡˈO") == "əɡˈoʊ"
 
@@ -146,7 +164,7 @@ def test_phonemes_are_timed_over_the_voiced_audio() -> None:
     ph = timed_phonemes("mɑm, bɑb", audio, SR)
     assert [p.symbol for p in ph] == ["m", "ɑ", "m", "b", "ɑ", "b"]
     assert ph[0].start == pytest.approx(0.1, abs=0.03) and ph[-1].end == pytest.approx(1.4, abs=0.03)
-    assert all(a.end <= b.start + 1e-9 for a, b in zip(ph, ph[1:], strict=False))
+    assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(ph))
     assert ph[2].end <= 0.62 and ph[3].start >= 0.88  # nothing is placed in the pause
     vowel, consonant = ph[1].end - ph[1].start, ph[0].end - ph[0].start
     assert vowel > consonant  # vowels get more time

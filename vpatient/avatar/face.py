@@ -93,7 +93,9 @@ def face_weights(state: AvatarState) -> dict[str, float]:
     return {k: min(1.0, max(0.0, v)) for k, v in out.items() if v > 1e-4}
 
 
-def still_state(viseme: str | None = None, expression: str = "neutral", blink: float = 0.0, t: float = 0.0) -> AvatarState:
+def still_state(
+    viseme: str | None = None, expression: str = "neutral", blink: float = 0.0, t: float = 0.0
+) -> AvatarState:
     """A posed face for pictures and tests: one viseme held, one expression, the eyes open or closed
     (no seeded movement: the head and gaze look straight at the learner)."""
     if viseme is not None and viseme not in VISEME_NAMES:
@@ -103,6 +105,11 @@ def still_state(viseme: str | None = None, expression: str = "neutral", blink: f
     vis = tuple(1.0 if n == viseme else 0.0 for n in VISEME_NAMES) if viseme else ()
     expr = expression_for(expression)
     return AvatarState(
-        t=t, mode="speaking" if viseme else "listening", emotion=expression, expression=expr, visemes=vis,
-        blink=blink, head_pitch=expr.head_pitch,
+        t=t,
+        mode="speaking" if viseme else "listening",
+        emotion=expression,
+        expression=expr,
+        visemes=vis,
+        blink=blink,
+        head_pitch=expr.head_pitch,
     )

@@ -81,7 +81,11 @@ def export_glb(mesh: PatientMesh, path: str | Path, name: str = "patient") -> di
         "scenes": [{"nodes": [0]}],
         "nodes": [{"name": name, "mesh": 0}],
         "materials": [
-            {"name": "patient", "pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 0.6}, "doubleSided": True}
+            {
+                "name": "patient",
+                "pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 0.6},
+                "doubleSided": True,
+            }
         ],
         "meshes": [
             {

@@ -158,7 +158,7 @@ def timed_phonemes(ipa: str, audio: np.ndarray, sample_rate: int) -> list[Phonem
             run = f if run is None else run
         elif run is not None:
             if f - run >= 0.15 * RATE:
-                gaps.append((run, f))
+                gaps.append((int(run), int(f)))
             run = None
     # the text's clauses (split at internal pauses) and the audio's stretches (split at its longest silences)
     clauses: list[list[str]] = [[]]
@@ -296,8 +296,8 @@ def lip_track(audio: np.ndarray, sample_rate: int, phonemes: list[Phoneme] | Non
             openness[sel] = vis.open * loud
             wide[sel] = vis.wide
     duration = float(np.asarray(audio).shape[0]) / sample_rate
-    vis = _viseme_track(openness, wide, level, zcr, phonemes)
-    return LipTrack(openness.astype(np.float32), wide.astype(np.float32), duration, list(phonemes or []), vis)
+    track = _viseme_track(openness, wide, level, zcr, phonemes)
+    return LipTrack(openness.astype(np.float32), wide.astype(np.float32), duration, list(phonemes or []), track)
 
 
 def _viseme_track(

@@ -14,6 +14,7 @@ never imported). A built mesh is a pure function of the appearance and is cached
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib.util
@@ -36,16 +37,60 @@ CROP_Y = 0.12  # keep the body above this height (metres; the hips are near 0): 
 # Materials (per vertex, the shader's switch): one draw call for the whole patient.
 SKIN, CLOTH, HAIR, LIPS, TEETH, TONGUE, LASH, EYE, CAP = range(9)
 
-ARKIT = (
-    "browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff cheekSquintLeft "
-    "cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight eyeLookInLeft eyeLookInRight "
-    "eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight eyeSquintLeft eyeSquintRight eyeWideLeft "
-    "eyeWideRight jawForward jawLeft jawOpen jawRight mouthClose mouthDimpleLeft mouthDimpleRight mouthFrownLeft "
-    "mouthFrownRight mouthFunnel mouthLeft mouthLowerDownLeft mouthLowerDownRight mouthPressLeft mouthPressRight "
-    "mouthPucker mouthRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthSmileLeft "
-    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft mouthUpperUpRight noseSneerLeft "
-    "noseSneerRight tongueOut"
-).split()
+ARKIT = [
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
+    "tongueOut",
+]
 # eyeLook* move the eyelids around the helper eyes; our eyeballs turn themselves (gaze), so these stay.
 
 
@@ -105,7 +150,7 @@ def read_obj(path: Path) -> BaseObj:
 def read_target(path: Path, n: int) -> np.ndarray:
     """A MakeHuman target (`index dx dy dz` lines, gzipped or not) as a dense (n, 3) delta."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as f:
         rows = [line.split() for line in f if line.strip() and not line.startswith("#")]
     out = np.zeros((n, 3), np.float64)
     if rows:
@@ -281,10 +326,8 @@ def patient_mesh(look: Appearance, build: str = "", cache: bool = True) -> Patie
             pass
     mesh = build_mesh(look, build, key)
     if cache:
-        try:
+        with contextlib.suppress(OSError):  # a read-only home still renders
             mesh.save(path)
-        except OSError:  # a read-only home still renders
-            pass
     return mesh
 
 
@@ -316,8 +359,9 @@ def _cavity(pos: np.ndarray, tris: np.ndarray, normals: np.ndarray) -> np.ndarra
     n = pos.shape[0]
     edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
     edges = np.concatenate([edges, edges[:, ::-1]])
-    count = np.bincount(edges[:, 0], minlength=n).astype(np.float64)
-    avg = np.stack([np.bincount(edges[:, 0], weights=pos[edges[:, 1], k], minlength=n) for k in range(3)], axis=1)
+    count: np.ndarray = np.bincount(edges[:, 0], minlength=n).astype(np.float64)
+    sums = [np.bincount(edges[:, 0], weights=pos[edges[:, 1], k], minlength=n) for k in range(3)]
+    avg: np.ndarray = np.stack(sums, axis=1)
     avg /= np.maximum(count, 1)[:, None]
     depth = np.einsum("ij,ij->i", avg - pos, normals)  # > 0: the neighbours stand out: a hollow
     shade = 1.0 - np.clip(depth / 0.0015, 0.0, 1.0) * 0.35
@@ -355,7 +399,7 @@ def _flatten(pos: np.ndarray, tris: np.ndarray, weight: np.ndarray, iterations: 
     return out
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def _smoothstep(e0: float | np.ndarray, e1: float | np.ndarray, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -395,7 +439,11 @@ def _arms_down(v: np.ndarray, groups: dict[str, list[list[int]]]) -> np.ndarray:
         # rotate by the weighted angle (not a lerp of positions, which would shrink the arm)
         ang = a * w
         rot = np.stack(
-            [rel[:, 0] * np.cos(ang) - rel[:, 1] * np.sin(ang), rel[:, 0] * np.sin(ang) + rel[:, 1] * np.cos(ang), rel[:, 2]],
+            [
+                rel[:, 0] * np.cos(ang) - rel[:, 1] * np.sin(ang),
+                rel[:, 0] * np.sin(ang) + rel[:, 1] * np.cos(ang),
+                rel[:, 2],
+            ],
             axis=1,
         )
         out[body] = np.where(wa > 0, j + rot, out[body])
@@ -538,7 +586,9 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     if look.beard or look.moustache:
         jaw = np.linalg.norm(morphs[ARKIT.index("jawOpen")], axis=1)
         jaw_area = _smoothstep(0.15, 0.5, jaw / max(float(jaw.max()), 1e-9)) * body * (z > float(neck[2]))
-        upper = (y > float(eye_y) - 0.085) & (y < float(eye_y) - 0.06) & (np.abs(x) < 0.028) & (z > float(head_j[2]) + 0.07)
+        upper = (
+            (y > float(eye_y) - 0.085) & (y < float(eye_y) - 0.06) & (np.abs(x) < 0.028) & (z > float(head_j[2]) + 0.07)
+        )
         area = (jaw_area if look.beard else 0) + upper * 1.0
         area = np.clip(area, 0, 1) * (1 - lip) * (y > float(neck[1]) + 0.01)
         aux[:, 2] = area

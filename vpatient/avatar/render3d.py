@@ -15,6 +15,7 @@ moderngl context made from the current OpenGL context.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from typing import Any
@@ -368,7 +369,9 @@ class Renderer3D:
         """The learner's view across the desk, framing the patient's head and upper body."""
         w, h = size or self.size
         if self.framing == "face":
-            return perspective(24.0, w / h), look_at((0.0, HEAD_Y + 0.03, PATIENT_Z + 0.75), (0.0, HEAD_Y + 0.0, PATIENT_Z))
+            return perspective(24.0, w / h), look_at(
+                (0.0, HEAD_Y + 0.03, PATIENT_Z + 0.75), (0.0, HEAD_Y + 0.0, PATIENT_Z)
+            )
         eye = (0.0, HEAD_Y + 0.08, -0.05)
         target = (0.0, HEAD_Y - 0.05, PATIENT_Z)
         return perspective(31.0, w / h), look_at(eye, target)
@@ -456,7 +459,9 @@ class Renderer3D:
             fbo.use()
         # the cue: a small light on the desk (green listening, amber thinking, blue speaking)
         pulse = 0.7 + 0.3 * math.sin(2 * math.pi * st.cue_phase)
-        cue = box_mesh([((0.45, DESK_Y, -0.5, 0.5, DESK_Y + 0.03 * pulse, -0.45), CUE_RGB.get(st.mode, CUE_RGB["idle"]))])
+        cue = box_mesh(
+            [((0.45, DESK_Y, -0.5, 0.5, DESK_Y + 0.03 * pulse, -0.45), CUE_RGB.get(st.mode, CUE_RGB["idle"]))]
+        )
         self.cue_buf.write(cue.tobytes())
         self.cue_vao.render(self.mgl.TRIANGLES)
         self.prog["view_proj"].write(mvp)
@@ -486,8 +491,6 @@ class Renderer3D:
     def _current(self) -> Any:
         """Make our own (standalone) context current: another renderer in this thread may have made its own
         current since. A context handed in by a front end is that front end's business."""
-        import contextlib
-
         return self.ctx if self.own_ctx else contextlib.nullcontext()
 
     def render(self, state: AvatarState) -> np.ndarray:
@@ -537,10 +540,8 @@ class Renderer3D:
 
 def _uniform(prog: Any, name: str, value: Any) -> None:
     """Set a uniform if the shader uses it (the GLSL compiler drops unused ones)."""
-    try:
+    with contextlib.suppress(KeyError):
         prog[name].value = value
-    except KeyError:
-        pass
 
 
 def standalone_context() -> Any:

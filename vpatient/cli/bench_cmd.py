@@ -273,7 +273,8 @@ def _bench_avatar(args: argparse.Namespace) -> int:
             cap = f"capped at {r['cap_fps']}" if r["cap_fps"] else "uncapped"
             cap += " window" if args.window else ""
             print(
-                f"avatar {r['renderer']} {r['size']} {cap:14} {r['fps']:7.1f} fps  p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
+                f"avatar {r['renderer']} {r['size']} {cap:14} {r['fps']:7.1f} fps  "
+                f"p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
                 f"({r['frames']} frames, {r['replies']} replies in {r['seconds']:.0f} s)"
             )
     return 0

@@ -432,9 +432,7 @@ class TTSStage(Stage):
             pause = prosody(self.persona, msg.emotion).pause_s
             samples = np.concatenate([samples, np.zeros(int(pause * self.tts.sample_rate), dtype=np.float32)])
         ipa = await self._phonemes(text) if samples.size else ""
-        await self.push(
-            AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion, ipa)
-        )
+        await self.push(AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion, ipa))
 
     async def _phonemes(self, text: str) -> str:
         """The voice's IPA for the avatar's visemes ('' if the voice has no phonemes or they fail: the avatar
