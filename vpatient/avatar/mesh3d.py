@@ -35,7 +35,7 @@ UNIT = 0.1  # MakeHuman units are decimetres; the mesh is in metres
 CROP_Y = 0.12  # keep the body above this height (metres; the hips are near 0): head and upper body
 
 # Materials (per vertex, the shader's switch): one draw call for the whole patient.
-SKIN, CLOTH, HAIR, LIPS, TEETH, TONGUE, LASH, EYE, CAP = range(9)
+SKIN, CLOTH, HAIR, LIPS, TEETH, TONGUE, LASH, EYE, CAP, MOUTH = range(10)
 
 ARKIT = [
     "browDownLeft",
@@ -634,6 +634,23 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     colour[lash] = srgb_to_linear((28, 22, 20))
     mat[lash] = LASH
     jaw_w = np.isin(vgroup, ["helper-lower-teeth", "helper-tongue"]).astype(np.float32)
+    # eyelashes seen from both sides (the renderer culls back faces): a reversed copy with its own vertices
+    lash_idx = np.flatnonzero(lash)
+    if lash_idx.size:
+        remap_l = np.full(m, -1, np.int64)
+        remap_l[lash_idx] = m + np.arange(lash_idx.size)
+        lash_tris = tris[np.all(lash[tris], axis=1)]
+        tris = np.concatenate([tris, remap_l[lash_tris][:, ::-1]])
+        pos = np.concatenate([pos, pos[lash_idx]])
+        colour = np.concatenate([colour, colour[lash_idx]])
+        mat = np.concatenate([mat, mat[lash_idx]])
+        aux = np.concatenate([aux, aux[lash_idx]])
+        head_w = np.concatenate([head_w, head_w[lash_idx]])
+        jaw_w = np.concatenate([jaw_w, jaw_w[lash_idx]])
+        morphs = np.concatenate([morphs, morphs[:, lash_idx]], axis=1)
+        vgroup = np.concatenate([vgroup, vgroup[lash_idx]])
+        body = np.concatenate([body, body[lash_idx]])
+        m = pos.shape[0]
 
     # -- eyeballs: our own spheres at the helpers' centres (the helpers are too coarse to look at)
     dirs, stris = _sphere(np.zeros(3), 1.0)
@@ -647,17 +664,27 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         eye_aux.append(a)
         eye_tris.append(stris + base)
     n_eye = 2 * dirs.shape[0]
-    extra_pos, extra_tris, extra_col = [], [], []
+    extra_pos, extra_tris, extra_col, extra_mat = [], [], [], []
+    # the inside of the mouth: a dark closed bag behind the teeth, so the renderer can cull back faces
+    teeth_idx = np.flatnonzero(np.isin(vgroup, ["helper-upper-teeth", "helper-lower-teeth"]))
+    tc = pos[teeth_idx].mean(axis=0)
+    bag_dirs, bag_tris = _sphere(np.zeros(3), 1.0, rings=8, segs=12)
+    extra_pos.append(tc + np.array([0.0, 0.0, -0.028]) + bag_dirs * np.array([0.021, 0.019, 0.026]))
+    extra_tris.append(bag_tris + m + n_eye)
+    extra_col.append(np.tile(srgb_to_linear((56, 28, 31)), (bag_dirs.shape[0], 1)))
+    extra_mat.append(np.full(bag_dirs.shape[0], MOUTH, np.float32))
     if look.tied_back and look.headscarf is None and look.hair_length != "bald":
         # a bun (or gathered braids) at the back of the head
-        back = body & (y > eye_y) & (y < eye_y + 0.06) & (np.abs(x) < 0.02)
+        py, px = pos[:, 1], pos[:, 0]
+        back = body & (py > eye_y) & (py < eye_y + 0.06) & (np.abs(px) < 0.02)
         zb = float(pos[back, 2].min()) if back.any() else float(head_j[2]) - 0.09
         centre = np.array([0.0, eye_y + 0.035, zb - 0.012])
         bdirs, btris = _sphere(np.zeros(3), 1.0, rings=10, segs=16)
-        start = m + n_eye
+        start = m + n_eye + sum(p.shape[0] for p in extra_pos)
         extra_pos.append(centre + bdirs * np.array([0.036, 0.032, 0.03]))
         extra_tris.append(btris + start)
         extra_col.append(np.tile(srgb_to_linear(look.hair), (bdirs.shape[0], 1)))
+        extra_mat.append(np.full(bdirs.shape[0], HAIR, np.float32))
     n_extra = sum(p.shape[0] for p in extra_pos)
     pos = np.concatenate([pos, *eye_pos])
     tris = np.concatenate([tris, *eye_tris]).astype(np.uint32)
@@ -672,7 +699,7 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         pos = np.concatenate([pos, *extra_pos])
         tris = np.concatenate([tris, *extra_tris]).astype(np.uint32)
         colour = np.concatenate([colour, *extra_col])
-        mat = np.concatenate([mat, np.full(n_extra, HAIR, np.float32)])
+        mat = np.concatenate([mat, *extra_mat])
         aux = np.concatenate([aux, np.zeros((n_extra, 4), np.float32)])
         head_w = np.concatenate([head_w, np.ones(n_extra, np.float32)])
         jaw_w = np.concatenate([jaw_w, np.zeros(n_extra, np.float32)])

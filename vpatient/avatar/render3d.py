@@ -24,7 +24,7 @@ import numpy as np
 
 from vpatient.avatar.appearance import Appearance
 from vpatient.avatar.face import face_weights
-from vpatient.avatar.mesh3d import EYE, LIPS, PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
+from vpatient.avatar.mesh3d import EYE, LIPS, MOUTH, PatientMesh, patient_mesh, srgb_to_linear, vertex_normals
 from vpatient.avatar.state import AvatarState
 
 MODERNGL_HINT = "the 3D patient needs moderngl: pip install 'vpatient[avatar]' (or pip install moderngl)"
@@ -80,12 +80,29 @@ out vec3 v_normal;
 out vec3 v_colour;
 flat out int v_mat;
 out vec4 v_aux;
+out vec4 v_params;  // wrap, gloss, specular, subsurface red
+out float v_eye;
+out float v_hair;
 void main() {
     v_pos = in_pos;
     v_normal = in_normal;
     v_colour = in_colour;
-    v_mat = int(in_mat + 0.5);
+    int m = int(in_mat + 0.5);
+    v_mat = m;
     v_aux = in_aux;
+    // per-material shading constants, chosen per vertex: llvmpipe runs every branch of a fragment shader
+    vec4 p = vec4(0.3, 6.0, 0.02, 0.0);                        // cloth, cap
+    if (m == 0) p = vec4(0.35, 22.0, 0.045, 1.0);              // skin
+    else if (m == 3) p = vec4(0.35, 40.0, 0.10, 1.0);          // lips
+    else if (m == 2) p = vec4(0.15, 30.0, 0.12, 0.0);          // hair
+    else if (m == 4) p = vec4(0.2, 60.0, 0.25, 0.0);           // teeth
+    else if (m == 5) p = vec4(0.0, 50.0, 0.2, 0.0);            // tongue
+    else if (m == 6) p = vec4(0.0, 8.0, 0.0, 0.0);             // eyelashes
+    else if (m == 7) p = vec4(0.3, 180.0, 0.9, 0.0);           // eyes
+    v_params = p;
+    v_eye = m == 7 ? 1.0 : 0.0;
+    v_hair = m == 2 ? 1.0 : 0.0;
+    v_colour *= m == 4 ? 0.85 : (m == 5 ? 0.7 : 1.0);
     gl_Position = view_proj * vec4(in_pos, 1.0);
 }
 """
@@ -101,6 +118,9 @@ in vec3 v_normal;
 in vec3 v_colour;
 flat in int v_mat;
 in vec4 v_aux;
+in vec4 v_params;
+in float v_eye;
+in float v_hair;
 out vec4 f_colour;
 
 const vec3 KEY = normalize(vec3(-0.45, 0.55, 0.75));
@@ -112,45 +132,30 @@ void main() {
         f_colour = vec4(float(v_mat) / 16.0, gl_FrontFacing ? 1.0 : 0.0, 0.0, 1.0);
         return;
     }
-    vec3 n = normalize(v_normal);
+    if ((!gl_FrontFacing && v_mat != 6) || v_mat == 9) {
+        // the inside of the mouth (and of the head, seen through it): dark, warm, unlit
+        f_colour = vec4(0.22, 0.11, 0.12, 1.0);
+        return;
+    }
+    vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
     vec3 v = normalize(eye_pos - v_pos);
+    float wrap = v_params.x, gloss = v_params.y, spec_k = v_params.z;
+    vec3 scatter = v_params.w * vec3(0.30, 0.07, 0.04);
     vec3 base = v_colour;
-    float gloss = 24.0, spec_k = 0.05, wrap = 0.0;
-    vec3 scatter = vec3(0.0);
-    if (!gl_FrontFacing) {
-        if (v_mat == 6) { n = -n; } else {
-            // the inside of the mouth (and of the head, seen through it): dark, warm, unlit
-            f_colour = vec4(0.22, 0.11, 0.12, 1.0);
-            return;
-        }
-    }
-    if (v_mat == 0 || v_mat == 3) {  // skin, lips
-        wrap = 0.35; gloss = v_mat == 3 ? 40.0 : 22.0; spec_k = v_mat == 3 ? 0.10 : 0.045;
-        scatter = vec3(0.30, 0.07, 0.04);
-        base = mix(base, base * vec3(1.25, 0.62, 0.62), clamp(flush * v_aux.x, 0.0, 1.0) * 0.55);
-        if (tears * v_aux.y > 0.05) { spec_k = mix(spec_k, 0.9, tears * v_aux.y); gloss = 90.0; }
-    } else if (v_mat == 1) {  // cloth
-        spec_k = 0.02; gloss = 8.0; wrap = 0.2;
-    } else if (v_mat == 2) {  // hair: strands along the scalp (cheap: llvmpipe runs every branch)
-        base *= 0.9 + 0.1 * sin(v_pos.x * 3100.0 + 5.0 * sin(v_pos.y * 170.0 + v_pos.z * 230.0));
-        spec_k = 0.12; gloss = 30.0; wrap = 0.15;
-    } else if (v_mat == 4) {  // teeth
-        spec_k = 0.25; gloss = 60.0; wrap = 0.2; base *= 0.85;
-    } else if (v_mat == 5) {  // tongue
-        spec_k = 0.2; gloss = 50.0; base *= 0.7;
-    } else if (v_mat == 6) {  // eyelashes
-        spec_k = 0.0;
-    } else if (v_mat == 7) {  // eye: sclera, iris, pupil from the local direction (pole = straight ahead)
-        vec3 d = normalize(v_aux.xyz);
-        vec3 sclera = vec3(0.78, 0.74, 0.70) * mix(0.82, 1.0, smoothstep(0.0, 0.6, d.z));
-        float fibres = 0.5 + 0.5 * sin(d.x * 90.0) * sin(d.y * 90.0);
-        vec3 iris = v_colour * (0.6 + 0.6 * fibres) * mix(0.5, 1.0, smoothstep(0.877, 0.955, d.z));
-        base = mix(iris, vec3(0.01), smoothstep(0.983, 0.988, d.z));
-        base = mix(base, sclera, 1.0 - smoothstep(0.862, 0.875, d.z));
-        spec_k = 0.9; gloss = 180.0; wrap = 0.3;
-    } else if (v_mat == 8) {  // cap / scarf knit
-        spec_k = 0.02; gloss = 6.0; wrap = 0.3;
-    }
+    // skin: flush on the cheeks, tears glisten under the eyes (masks are 0 elsewhere)
+    base = mix(base, base * vec3(1.25, 0.62, 0.62), clamp(flush * v_aux.x * v_params.w, 0.0, 1.0) * 0.55);
+    float wet = clamp(tears * v_aux.y * v_params.w, 0.0, 1.0);
+    spec_k = mix(spec_k, 0.9, wet);
+    gloss = mix(gloss, 90.0, wet);
+    // hair: strands along the scalp
+    base *= 1.0 + v_hair * 0.1 * sin(v_pos.x * 3100.0 + 5.0 * sin(v_pos.y * 170.0 + v_pos.z * 230.0));
+    // eye: sclera, iris and pupil from the eyeball's local direction (pole = straight ahead)
+    vec3 d = v_aux.xyz;
+    vec3 sclera = vec3(0.78, 0.74, 0.70) * mix(0.82, 1.0, smoothstep(0.0, 0.6, d.z));
+    float fibres = 0.5 + 0.5 * sin(d.x * 90.0) * sin(d.y * 90.0);
+    vec3 iris = v_colour * (0.6 + 0.6 * fibres) * mix(0.5, 1.0, smoothstep(0.877, 0.955, d.z));
+    vec3 eye = mix(mix(iris, vec3(0.01), smoothstep(0.983, 0.988, d.z)), sclera, 1.0 - smoothstep(0.862, 0.875, d.z));
+    base = mix(base, eye, v_eye);
     // key light with wrapped diffuse and a red scatter band (skin), fill and rim lights, sky/ground ambient
     float ndk = dot(n, KEY);
     float lam = max(ndk, 0.0);
@@ -162,7 +167,7 @@ void main() {
     vec3 h = normalize(KEY + v);
     c += (lam > 0.0 ? spec_k : 0.0) * exp2(gloss * (max(dot(n, h), 0.0) - 1.0) * 1.4427);
     float nv = 1.0 - max(dot(n, v), 0.0);
-    c += (v_mat == 7 ? 0.0 : 0.08) * nv * nv * nv * nv * vec3(0.8, 0.85, 0.9);
+    c += (1.0 - v_eye) * 0.08 * nv * nv * nv * nv * vec3(0.8, 0.85, 0.9);
     f_colour = vec4(sqrt(c / (1.0 + 0.15 * c)), 1.0);
 }
 """
@@ -411,15 +416,17 @@ class Renderer3D:
             self.ctx.clear(0.0, 0.0, 1.0, 1.0, depth=1.0)
             self.update(state)
             self.ctx.enable(self.mgl.DEPTH_TEST)
+            self.ctx.enable(self.mgl.CULL_FACE)
             self.prog["view_proj"].write((proj @ view).astype(np.float32).T.tobytes())
             self.vao.render(self.mgl.TRIANGLES)
+            self.ctx.disable(self.mgl.CULL_FACE)
         finally:
             self.prog["id_pass"].value = 0
         w, h = self.size
         rgb = np.frombuffer(target.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)[::-1]
         mat = np.rint(rgb[..., 0].astype(np.float64) / 255.0 * 16.0).astype(np.int8)
         mat[rgb[..., 2] > 127] = -1
-        mat[(rgb[..., 2] <= 127) & (rgb[..., 1] < 128)] = MOUTH_INSIDE
+        mat[(rgb[..., 2] <= 127) & ((rgb[..., 1] < 128) | (mat == MOUTH))] = MOUTH_INSIDE
         return mat
 
     # --- drawing -------------------------------------------------------------------------------------
@@ -470,7 +477,9 @@ class Renderer3D:
         _uniform(self.prog, "eye_pos", tuple(float(x) for x in inv[:3, 3]))
         _uniform(self.prog, "flush", float(e.flush))
         _uniform(self.prog, "tears", float(e.tears))
+        ctx.enable(self.mgl.CULL_FACE)  # the patient is closed (the mouth's inside is a dark bag)
         self.vao.render(self.mgl.TRIANGLES)
+        ctx.disable(self.mgl.CULL_FACE)
         if not room:
             self.front_vao.render(self.mgl.TRIANGLES)
 
