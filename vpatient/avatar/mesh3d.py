@@ -611,9 +611,15 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     pos = _relax(pos, tris, cloth_k, iterations=10)
     # a loose top: the front of the chest smoothed as a height field (depth only), so no anatomy shows
     drape = cloth_k * (z > float(neck[2]) - 0.02) * _smoothstep(collar_y - 0.02, collar_y - 0.08, y)
-    drape *= _smoothstep(0.2, 0.14, np.abs(x))
-    smooth_z = _flatten(pos, tris, drape, iterations=80)[:, 2]
-    pos[:, 2] += drape * (smooth_z - pos[:, 2])
+    drape *= _smoothstep(0.15, 0.11, np.abs(x))
+    idx = np.flatnonzero(drape > 0.01)
+    if idx.size:  # a Gaussian blur of the chest's depth over (x, y), 2 cm wide: small details go, the shape stays
+        xy = pos[idx, :2]
+        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1)
+        k = np.exp(-d2 / (2 * 0.02**2))
+        smooth_z = (k @ pos[idx, 2]) / k.sum(axis=1)
+        pos[idx, 2] += drape[idx] * (smooth_z - pos[idx, 2])
+    normals = vertex_normals(pos, tris)  # of the smoothed surface: pushing along the old ones brings bumps back
     pos += normals * (0.012 * cloth_k)[:, None]
     if look.scarf is not None:  # a scarf loosely round the neck
         ring = _smoothstep(0.03, 0.015, np.abs(y - (collar_y + 0.01))) * _smoothstep(0.12, 0.09, np.abs(x))
