@@ -192,3 +192,18 @@ def test_face_weights_from_speech_and_affect() -> None:
     w = face_weights(states[0])
     assert w["browDownLeft"] > 0.3 and w["eyeSquintLeft"] > 0.1 and w["mouthFrownLeft"] > 0.2  # pain
     assert all(0.0 <= v <= 1.0 for s in states for v in face_weights(s).values())
+
+
+def test_render_command_writes_the_picture(tmp_path: Path, cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import struct
+
+    from vpatient.cli import main
+
+    out = tmp_path / "p.png"
+    persona = str(ROOT / "personas" / "chest_pain_exertional.yaml")
+    args = ["avatar", "render", "--persona", persona, "--viseme", "O", "--expression", "anxious"]
+    assert main([*args, "--size", "320x180", "--framing", "face", "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (320, 180)
+    assert main([*args[:4], "--viseme", "ah", "--out", str(out)]) == 2
+    assert "viseme 'ah': use one of sil PP" in capsys.readouterr().err.replace(",", "")
