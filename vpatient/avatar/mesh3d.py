@@ -637,7 +637,7 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     colour[tongue] = srgb_to_linear((190, 90, 96))
     mat[tongue] = TONGUE
     lash = vgroup == "lash"
-    colour[lash] = srgb_to_linear((28, 22, 20))
+    colour[lash] = 0.5 * srgb_to_linear((40, 30, 26)) + 0.5 * skin * 0.3  # lashes read as a soft lid line
     mat[lash] = LASH
     jaw_w = np.isin(vgroup, ["helper-lower-teeth", "helper-tongue"]).astype(np.float32)
     # eyelashes seen from both sides (the renderer culls back faces): a reversed copy with its own vertices
