@@ -566,13 +566,16 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     elif look.hair_length != "bald":
         back = z < float(head_j[2]) + 0.02
         ear_level = y > eye_y - (0.045 if look.hair_length in ("medium", "long") and not look.tied_back else 0.01)
-        top = (y > hairline) | (back & ear_level) | ((np.abs(x) > 0.068) & (y > eye_y + 0.005))
-        hair = scalp & top & ~front_face
-        soft = hair.astype(np.float32)
-        scalp_mask = soft
-        colour[hair] = srgb_to_linear(look.hair)
+        # a soft hairline: the hair thins out over a few millimetres instead of a stepped edge
+        front_line = _smoothstep(hairline - 0.004, hairline + 0.006, y)
+        sides = _smoothstep(0.062, 0.072, np.abs(x)) * _smoothstep(eye_y, eye_y + 0.01, y)
+        behind = (back & ear_level).astype(np.float64)
+        soft = np.maximum(np.maximum(front_line, sides), behind) * scalp * ~(front_face & (y < hairline - 0.004))
+        hair = soft > 0.5
+        scalp_mask = soft.astype(np.float32)
+        colour = colour * (1 - soft[:, None]) + srgb_to_linear(look.hair) * soft[:, None]
         mat[hair] = HAIR
-        pos[hair] += normals[hair] * (0.006 if look.hair_length == "short" else 0.01)
+        pos += normals * (soft * (0.007 if look.hair_length == "short" else 0.011))[:, None]
         if look.cap is not None:
             cap = hair & (y > eye_y + 0.075)
             colour[cap] = srgb_to_linear(look.cap)
