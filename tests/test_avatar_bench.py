@@ -11,7 +11,7 @@ pytest.importorskip("pygame")
 def test_bench_avatar_short_run() -> None:
     from vpatient.avatar.bench import bench_avatar
 
-    r = bench_avatar(seconds=2.0, size=(640, 360), fps=30, renderer="2d")
+    r = bench_avatar(seconds=3.0, size=(640, 360), fps=30, renderer="2d")  # time for a reply on a loaded machine
     assert r["errors"] == [] and r["frames"] >= 30 and r["renderer"] == "2d"
     assert 20 <= r["fps"] <= 31
     assert r["replies"] >= 1  # the consultation really ran alongside
