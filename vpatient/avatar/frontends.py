@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from vpatient.avatar.appearance import Appearance, appearance_from_persona
-from vpatient.avatar.lipsync import Phoneme
+from vpatient.avatar.lipsync import Phoneme, timed_phonemes
 from vpatient.avatar.state import AvatarDriver, AvatarState
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ class FrontEnd:
     def handle(self, msg: object) -> None:
         """Follow the live pipeline's messages (vpatient.pipeline.messages), for a talk loop that forwards
         every message it sees: SpeechStarted -> listening (barge-in closes the mouth), UserText ->
-        thinking, PatientText -> emotion, AudioOut -> lip-sync (queued after the sentences before it),
+        thinking, PatientText -> emotion, AudioOut -> lip-sync (visemes timed from its phonemes when the voice
+        gave them, else the audio envelope; queued after the sentences before it),
         Interruption -> stop. Call it when the audio is handed to the speaker. Others are ignored."""
         name = type(msg).__name__
         get = getattr
@@ -128,9 +129,15 @@ class FrontEnd:
         elif name == "PatientText":
             self.set_emotion(get(msg, "emotion", None))
         elif name == "AudioOut":
-            self.on_reply_audio(
-                get(msg, "samples"), get(msg, "sample_rate"), get(msg, "text", ""), get(msg, "emotion", None)
-            )
+            samples, rate = get(msg, "samples"), get(msg, "sample_rate")
+            phonemes = None
+            ipa = get(msg, "phonemes", "")
+            if ipa:
+                try:
+                    phonemes = timed_phonemes(ipa, samples, rate) or None
+                except Exception as exc:  # the envelope still drives the mouth
+                    self.report(f"avatar phoneme timing failed: {exc}")
+            self.on_reply_audio(samples, rate, get(msg, "text", ""), get(msg, "emotion", None), phonemes)
         elif name == "Interruption":
             self.on_interrupt()
 

@@ -223,6 +223,12 @@ class Renderer:
             self._subtitle(surface, st.subtitle)
         return surface
 
+    def overlay(self, surface: Any, st: AvatarState) -> None:
+        """Only the cue pill and the subtitle (drawn over the 3D renderer's frame in the desktop window)."""
+        self._cue(surface, st)
+        if st.subtitle:
+            self._subtitle(surface, st.subtitle)
+
     def dirty_rects(self) -> list[Any]:
         """The only regions that change from frame to frame (head with its movement and thought bubble,
         cue, subtitle band); everything else is the static room."""

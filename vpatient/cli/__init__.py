@@ -10,6 +10,7 @@ from vpatient.errors import FileProblemError, VPatientError
 from vpatient.terminal import printable
 
 from . import (
+    avatar_cmd,
     bench_cmd,
     chat_cmd,
     demo_cmd,
@@ -35,6 +36,7 @@ AREAS = [
     rubric_cmd,
     talk_cmd,
     serve_cmd,
+    avatar_cmd,
 ]
 
 

@@ -241,7 +241,7 @@ def bench_inference(args: argparse.Namespace) -> int:
 def register_avatar(actions: Any) -> None:
     p = actions.add_parser(
         "avatar",
-        help="desktop avatar frame rate (offscreen) while a scripted consultation runs",
+        help="desktop avatar frame rate (offscreen, 3D patient) while a scripted consultation runs",
         description="Renders the desktop avatar offscreen while the scripted engine answers a persona's "
         "question file in a thread (with a fake voice driving the lip-sync); prints frames per second. "
         "Runs uncapped (capacity) and capped at --fps (what a window would show); goal 60.",
@@ -251,6 +251,9 @@ def register_avatar(actions: Any) -> None:
     p.add_argument("--fps", type=int, default=60, help="cap for the second run; 0 skips it (default: %(default)s)")
     p.add_argument("--persona", default="chest_pain_exertional", help="persona id (default: %(default)s)")
     p.add_argument("--window", action="store_true", help="draw in a real window instead of offscreen")
+    p.add_argument(
+        "--renderer", default="auto", choices=["auto", "3d", "2d"], help="3D patient or 2D face (default: %(default)s)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_bench_avatar)
 
@@ -260,9 +263,9 @@ def _bench_avatar(args: argparse.Namespace) -> int:
 
     w, _, h = args.size.partition("x")
     size = (int(w), int(h))
-    runs = [bench_avatar(args.seconds, size, args.persona, 0, args.window)]
+    runs = [bench_avatar(args.seconds, size, args.persona, 0, args.window, args.renderer)]
     if args.fps:
-        runs.append(bench_avatar(args.seconds, size, args.persona, args.fps, args.window))
+        runs.append(bench_avatar(args.seconds, size, args.persona, args.fps, args.window, args.renderer))
     if args.json:
         print(json.dumps(runs, indent=2))
     else:
@@ -270,7 +273,8 @@ def _bench_avatar(args: argparse.Namespace) -> int:
             cap = f"capped at {r['cap_fps']}" if r["cap_fps"] else "uncapped"
             cap += " window" if args.window else ""
             print(
-                f"avatar {r['size']} {cap:14} {r['fps']:7.1f} fps  p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
+                f"avatar {r['renderer']} {r['size']} {cap:14} {r['fps']:7.1f} fps  "
+                f"p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  "
                 f"({r['frames']} frames, {r['replies']} replies in {r['seconds']:.0f} s)"
             )
     return 0

@@ -104,7 +104,8 @@ class PatientText(Message):
 @dataclass
 class AudioOut(Message):
     """Synthesised audio of one sentence (float32 mono at `sample_rate`) for the speaker and the avatar's
-    lip-sync; `emotion` is the face to show while it plays."""
+    lip-sync; `emotion` is the face to show while it plays; `phonemes` the IPA the voice spoke (empty when
+    the voice gives none), from which the avatar times its visemes."""
 
     samples: np.ndarray
     sample_rate: int
@@ -113,6 +114,7 @@ class AudioOut(Message):
     last: bool
     turn: int
     emotion: str = "neutral"
+    phonemes: str = ""
 
 
 @dataclass

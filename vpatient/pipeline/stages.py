@@ -422,7 +422,8 @@ class TTSStage(Stage):
             head = await self._synthesize(parts[0], msg.speed)
             clause_pause = np.zeros(int(0.08 * self.tts.sample_rate), dtype=np.float32)
             head = np.concatenate([head, clause_pause]) if head.size else head
-            await self.push(AudioOut(head, self.tts.sample_rate, parts[0], 0, False, msg.turn, msg.emotion))
+            ipa = await self._phonemes(parts[0]) if head.size else ""
+            await self.push(AudioOut(head, self.tts.sample_rate, parts[0], 0, False, msg.turn, msg.emotion, ipa))
             text = parts[1]
         else:
             text = msg.text
@@ -430,7 +431,21 @@ class TTSStage(Stage):
         if not msg.last and samples.size:
             pause = prosody(self.persona, msg.emotion).pause_s
             samples = np.concatenate([samples, np.zeros(int(pause * self.tts.sample_rate), dtype=np.float32)])
-        await self.push(AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion))
+        ipa = await self._phonemes(text) if samples.size else ""
+        await self.push(AudioOut(samples, self.tts.sample_rate, text, msg.index, msg.last, msg.turn, msg.emotion, ipa))
+
+    async def _phonemes(self, text: str) -> str:
+        """The voice's IPA for the avatar's visemes ('' if the voice has no phonemes or they fail: the avatar
+        then follows the audio envelope)."""
+        get = getattr(self.tts, "phonemes", None)
+        if get is None:
+            return ""
+        try:
+            return str(await asyncio.to_thread(get, text))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return ""
 
     async def _synthesize(self, text: str, speed: float) -> np.ndarray:
         if not text.strip():

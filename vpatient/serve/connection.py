@@ -204,6 +204,7 @@ class Connection:
                         "bytes": len(pcm),
                         "emotion": msg.emotion,
                         "text": msg.text,
+                        "phonemes": msg.phonemes,
                     }
                 )
                 self._put(("bytes", pcm))

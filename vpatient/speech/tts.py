@@ -52,6 +52,12 @@ class HibariTTS:
         self.pitch = pitch
         self.name = "hibari:heart" if pitch == 1.0 else f"hibari:heart-pitch{pitch:g}"
 
+    def phonemes(self, text: str) -> str:
+        """IPA of the text from hibari's own G2P (what the voice speaks), for the avatar's lip-sync."""
+        from vpatient.avatar.lipsync import misaki_to_ipa
+
+        return misaki_to_ipa(" ".join(self._tts.phonemize(text)))
+
     def synthesize(self, text: str, *, speed: float = 1.0) -> np.ndarray:
         if not text.strip():
             return np.zeros(0, dtype=np.float32)
@@ -105,6 +111,7 @@ class PiperOnnxTTS:
         import json
 
         self._exe = exe
+        self._ipa_cache: dict[str, str] = {}
         config = json.loads(Path(joe.config_path()).read_text(encoding="utf-8"))
         self._ids: dict[str, list[int]] = config["phoneme_id_map"]
         self._voice = str(config.get("espeak", {}).get("voice", "en-us"))
@@ -127,7 +134,18 @@ class PiperOnnxTTS:
 
     def phonemes(self, text: str) -> str:
         """IPA of the text with its clause punctuation: espeak-ng writes one line per clause but drops the
-        punctuation, which is put back from the text (Piper pauses at it)."""
+        punctuation, which is put back from the text (Piper pauses at it). The last few are kept, so the
+        avatar's lip-sync asking for a sentence just synthesised runs no second espeak-ng."""
+        cached = self._ipa_cache.get(text)
+        if cached is not None:
+            return cached
+        ipa = self._phonemes(text)
+        if len(self._ipa_cache) >= 16:
+            self._ipa_cache.pop(next(iter(self._ipa_cache)))
+        self._ipa_cache[text] = ipa
+        return ipa
+
+    def _phonemes(self, text: str) -> str:
         clauses = [(m.group(1).strip(), m.group(2)[:1]) for m in _CLAUSE.finditer(text) if m.group(1).strip()]
         if not clauses:
             return ""
