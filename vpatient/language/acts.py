@@ -52,7 +52,8 @@ _EMPATHY = re.compile(
 )
 _DISMISSIVE = re.compile(
     r"\b(?:calm down|nothing to worry about|it'?s (?:just|only|probably just) (?:stress|anxiety|nothing|in your head)|"
-    r"you'?re (?:over ?reacting|being silly|fine)|don'?t be silly|stop worrying|there'?s no need to (?:worry|cry)|"
+    r"(?<!said )(?<!say )(?<!says )(?<!think )(?<!feel )you'?re (?:over ?reacting|being silly|fine)|"
+    r"don'?t be silly|stop worrying|there'?s no need to (?:worry|cry)|"
     r"that'?s (?:nonsense|silly|ridiculous|superstition)|you shouldn'?t (?:believe|think) that)\b",
     re.I,
 )

@@ -27,7 +27,7 @@ from vpatient.language.acts import sentences
 from vpatient.language.words import content_words
 from vpatient.persona import stock
 from vpatient.persona.affect import AffectState
-from vpatient.persona.learner_moves import EARNING, Clause, Move, TurnReading, read_turn
+from vpatient.persona.learner_moves import EARNING, Clause, Move, TurnReading, asks_leave, read_turn
 from vpatient.persona.matching import ClauseMatch, Matcher
 from vpatient.persona.memory import ConversationState, Memory
 from vpatient.persona.schema import Level, Persona, Statement, Tier
@@ -242,6 +242,8 @@ class ScriptedEngine:
         if self.persona.bad_news is not None and not (asks_meaning and self.state.news_delivered):
             reaction = self._bad_news(reading, found, terms)
             if reaction is not None:
+                if any(Move.permission in c.moves and not c.asks for c in reading.clauses):
+                    reaction.text = f"{self.persona.small_talk.agree} {reaction.text}"  # "is it OK if we talk?"
                 if greeted_now:
                     reaction.text = f"{self.persona.small_talk.greeting} {reaction.text}"
                 return reaction
@@ -359,7 +361,8 @@ class ScriptedEngine:
         limit = MAX_STATEMENTS[self.persona.style.talkativeness]
         before = self.state.history[-1][0] if self.state.history else None
         texts = [c.text for c in reading.clauses]
-        matches = dict(zip(texts, self.matcher.match(texts, before), strict=True)) if texts else {}
+        clause_matches = self.matcher.match(texts, before, self.state.last_told) if texts else []
+        matches = dict(zip(texts, clause_matches, strict=True))
         prev: Clause | None = None
         for c in reading.clauses:
             ms = c.moves
@@ -368,7 +371,11 @@ class ScriptedEngine:
             if Move.identity in ms:
                 self._identity(c.text, d)
             if Move.permission in ms and not c.asks:
-                d.say(self.persona.small_talk.agree, "small_talk")
+                fresh = [m for m in cm.matches if m.by != "topic" and m.statement.id not in self.state.told]
+                if not asks_leave(c.text) and any(m.score >= self.matcher.SPECIFIC for m in fresh):
+                    self._question(c.text, d, limit, cm)  # "Would you like to wait for Tunde?": her own wish
+                else:
+                    d.say(self.persona.small_talk.agree, "small_talk")
             if Move.language in ms and fact_hit:
                 self._question(c.text, d, limit, cm)  # the persona's own words about its language
             elif Move.language in ms:
@@ -411,10 +418,14 @@ class ScriptedEngine:
             self._plan(reading, d)
         if reading.has(Move.safety_net, Move.advice) and not reading.has(Move.closing) and not d.parts:
             d.say(self.persona.small_talk.safety_net, "small_talk")
+        open_clauses = {c.text: Move.open_invitation in c.moves for c in reading.clauses}
         for clause, score in unmatched:
-            if d.told and score < self.matcher.ASK:
+            if (d.told or d.parts) and score < self.matcher.ASK:
                 d.notes.append(f"unclear, not asked back (answered the rest): {clause!r}")
                 continue
+            if open_clauses.get(clause) and reading.has(Move.empathy, Move.invitation_to_talk):
+                d.notes.append(f"open invitation after empathy, answered as such: {clause!r}")
+                continue  # "Take your time. How have things really been?": the reply to the empathy (_social)
             d.say(self._unlisted(clause, score), "unlisted")
             d.notes.append(f"unlisted: {clause!r}")
 

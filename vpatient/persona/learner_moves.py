@@ -74,6 +74,23 @@ _PERMISSION = re.compile(
     r"a (?:look|chat|quick)|talk|start|chat|record|sit|begin|run through|check|go over|discuss|speak)\b",
     re.I,
 )
+_OFFER = re.compile(
+    r"(?:^|\b)(?:(?:ok|okay|alright|all right|fine) (?:if (?:i|we)|for me to|with you if)|if (?:that'?s|that is|it'?s) "
+    r"(?:ok|okay|alright|all right|fine)|(?:is|would) (?:that|it) be (?:ok|okay|alright|all right|fine)|shall (?:we|i)|"
+    r"would you like (?:me|us|that|someone|him|her|to (?:come|wait|sit|have|bring|go|start|meet|see))|"
+    r"do you want (?:me|us) to|would (?:that|it|this) help|mind if (?:i|we)|can we|could we|"
+    r"would you be (?:ok|okay|alright|all right|happy) (?:if|with|for))\b",
+    re.I,
+)
+"""A yes/no proposal of the learner's ("Shall we meet next week?", "...if that's alright?"): a patient says
+yes, or hesitates; never "I don't know"."""
+_CHOICE_OR_WH = re.compile(
+    r"\bor\b(?! (?:anything|something|not|so|two)\b)|^(?:\W*(?:and|so|but|okay|ok|right|um|well)\b)*\W*"
+    r"(?:what|how|when|where|which|who|why) (?:would|do|does|did|"
+    r"shall|should|can|could|will|is|are|was|were)\b",
+    re.I,
+)
+"""An offer that is a choice ("wait for him, or shall I explain now?") or a wh-question is not a yes/no."""
 _EMBEDDED_Q = re.compile(
     r"\b(?:do|did|have|are|were|can|could|does|is|has) (?:you|it|there|he|she|they|your)\b|\b(?:how|what|when|where|"
     r"why|which|who) (?:do|did|is|are|was|were|does|have|has|long|often|much|many)\b",
@@ -167,9 +184,16 @@ _RECAP = re.compile(
     r"recap\w*|summar(?:y|i[sz]e|i[sz]ing)|if i (?:can |could |may )?(?:just )?(?:summari[sz]e|recap|go over|"
     r"understand (?:you )?correctly)|(?:let me|can i|could i|i'?ll|i'?d like to|i(?:'m| am) going to) (?:just )?"
     r"(?:summari[sz]e|recap|go over|run through|go back over|check (?:i|that i)(?:'ve| have)? (?:got|understood))|"
-    r"just to (?:check|make sure) (?:that )?i(?:'ve| have)? (?:got|understood)|so,? to go over)\b",
+    r"just to (?:check|make sure) (?:that )?i(?:'ve| have)? (?:got|understood)|so,? to go over|"
+    r"so,? (?:just )?(?:so )?i(?:'ve| have) got (?:it|this|that|everything|it all) (?:right|straight)|"
+    r"(?:say|put|read|play) (?:it |that |this )?back|just to be (?:sure|clear)|(?:to make sure|so) i understand|"
+    r"so what you'?re (?:saying|telling me)|if i'?ve (?:understood|got) (?:you|that|this|it) (?:right|correctly))\b",
     re.I,
 )
+_SAYBACK = re.compile(
+    r"^so,? you(?:'re| are|'ve| have) [^?]{25,}?,? (?:yes|right|yeah|correct|is that (?:right|correct))\?$", re.I
+)
+"""A statement of what the patient said with a tag ("So you've had it two weeks, and it's worse at night, yes?")."""
 _SUMMARY_CHECK = re.compile(
     r"\b(?:have i got (?:that|it|everything|all that|this) (?:right|correct)|is (?:that|this|it) (?:right|correct|"
     r"accurate)|"
@@ -261,6 +285,11 @@ class TurnReading:
         return [c for c in self.clauses if c.asks]
 
 
+def asks_leave(text: str) -> bool:
+    """The learner asks leave to do something ("Is it OK if I ask a few questions?"), not what the patient wants."""
+    return bool(_PERMISSION.search(text))
+
+
 def is_noise(text: str) -> bool:
     """Nothing to answer: empty, fillers and backchannels only ('um, okay', 'mm-hmm', 'right')."""
     t = moves.clean(text)
@@ -280,7 +309,8 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
     if moves.introduces_self(c):
         found.add(Move.introduction)
         social = True
-    if _PERMISSION.search(c) and not _ASK_WH.search(c):
+    offer = _OFFER.search(c) and c.rstrip().endswith("?") and not _CHOICE_OR_WH.search(c)
+    if (_PERMISSION.search(c) or offer) and not _ASK_WH.search(c):
         found.add(Move.permission)
     if _NAME_PREF.search(c) or _IDENTITY.search(c):
         found.add(Move.identity)
@@ -296,7 +326,7 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         found.add(Move.empathy)
     elif _ACK.search(c):
         found.add(Move.acknowledgement)
-    if _RECAP.search(c) or _SUMMARY_CHECK.search(c):
+    if _RECAP.search(c) or _SUMMARY_CHECK.search(c) or _SAYBACK.search(c):
         found.add(Move.summary)
     if moves.invites_questions(c):
         found.add(Move.invite_questions)
@@ -326,7 +356,7 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         Move.check_understanding,
         Move.language,
     }
-    if Move.summary in found and _SUMMARY_CHECK.search(c):
+    if Move.summary in found and (_SUMMARY_CHECK.search(c) or _SAYBACK.search(c)):
         handled.add(Move.summary)
     if Move.plan in found and not re.search(r"\b(?:how|what|when|where|which|who|why)\b", c, re.I):
         handled.add(Move.plan)  # "Would you like me to refer you?" is an offer, not a fact question

@@ -7,6 +7,8 @@ are asked about together, except `specific` ones, which need a close match of th
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"move anywhere",
         r"go (?:down|up|into|to) (?:your|the)",
         r"anywhere else",
+        r"(?:does|did|do) (?:it|the \w+|they) (?:travel|move|shoot|go) (?:anywhere|to|down|up|round|into|through)",
     ],
     "triggers": [
         r"brings? (?:it|them|this) on",
@@ -61,7 +64,7 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"comes? on (?:when|if|with|after|during|while)",
     ],
     "relieving_factors": [
-        r"(?:make|makes|made) (?:it|them|things) (?:better|settle|ease|easier|go away)",
+        r"(?:make|makes|made) (?:it|them|things) (?:a (?:bit|little|lot) |any )?(?:better|settle|ease|easier|go away)",
         r"settle",
         r"(?:does|did|has) anything help",
         r"help(?:s|ed)? (?:it|the)",
@@ -256,6 +259,7 @@ _ANAPHORA = re.compile(
 # A topic's keywords do not count in a clause that also matches these (e.g. "allergies to medicines").
 TOPIC_EXCLUDE: dict[str, re.Pattern[str]] = {
     "medications": re.compile(r"allerg", re.I),
+    "travel": re.compile(r"\b(?:does|did|do) (?:it|the \w+|they) (?:travel|move)\b", re.I),
     "alcohol": re.compile(r"\b(?:water|juice|tea|coffee|milk|fluids?|enough)\b", re.I),
     "family_history": re.compile(
         r"\b(?:think|thinks|feel|feels|say|says|said|view|views|opinion|want|wants|involved|ideas?|believes?|"
@@ -311,6 +315,10 @@ class Matcher:
     """Topics within this margin of the clause's best match are asked about too."""
     CLEAR = 0.08
     """A best match above GRAY that beats every other topic by this much is taken as asked."""
+    LEXICAL = float(os.environ.get("VP_LEX", "0.10"))
+    """Weight of the words a clause shares with a statement's vocabulary (rarer words weigh more)."""
+    CONTINUITY = float(os.environ.get("VP_CONT", "0.03"))
+    """Bonus for the topics of what the patient has just told: a question usually goes on with them."""
 
     def __init__(self, persona: Persona, embedder: Embedder):
         self.embedder = embedder
@@ -348,6 +356,11 @@ class Matcher:
             {w for w in words if counts[w] == 1 and len(w) >= 4 and not w.isdigit() and w not in clinical}
             for words in said
         ]
+        df: dict[str, int] = {}
+        for vocab in self._vocab:
+            for w in vocab:
+                df[w] = df.get(w, 0) + 1
+        self._idf = {w: math.log(1 + len(self.statements) / n) for w, n in df.items()}
         self._examples = embedder.encode_many(texts)
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
@@ -369,8 +382,19 @@ class Matcher:
         exclude = TOPIC_EXCLUDE.get(self.statements[j].topic)
         return exclude is None or not exclude.search(clause)
 
+    def lexical(self, clause: str) -> np.ndarray:
+        """Per statement, the share of the clause's content (weighted by rarity among the persona's
+        statements) that the statement's vocabulary covers: 0 (no word in common) to 1."""
+        words = content_words(clause)
+        total = sum(self._idf.get(w, 0.0) for w in words)
+        if not total:
+            return np.zeros(len(self.statements), dtype=np.float32)
+        return np.array(
+            [sum(self._idf.get(w, 0.0) for w in words & vocab) / total for vocab in self._vocab], dtype=np.float32
+        )
+
     def scores(self, clauses: Sequence[str]) -> np.ndarray:
-        """(len(clauses), len(statements)) best weighted similarity per statement."""
+        """(len(clauses), len(statements)) best weighted similarity per statement, plus the shared words."""
         if not clauses:
             return np.zeros((0, len(self.statements)), dtype=np.float32)
         sims = self.embedder.encode(list(clauses)) @ self._examples.T * self._weights
@@ -378,6 +402,8 @@ class Matcher:
         for j in range(len(self.statements)):
             cols = self._owners == j
             out[:, j] = sims[:, cols].max(axis=1)
+        if self.LEXICAL:
+            out += self.LEXICAL * np.stack([self.lexical(c) for c in clauses])
         return out
 
     def _contextual_scores(self, clauses: Sequence[str], before: str | None = None) -> np.ndarray:
@@ -396,8 +422,12 @@ class Matcher:
             table[leaning] = np.maximum(table[leaning], self.scores(joined) * 0.95)
         return table
 
-    def match(self, clauses: Sequence[str], before: str | None = None) -> list[ClauseMatch]:
+    def match(self, clauses: Sequence[str], before: str | None = None, recent: Sequence[str] = ()) -> list[ClauseMatch]:
+        """`recent`: ids of the statements the patient has just told (their topics get CONTINUITY)."""
         table = self._contextual_scores(clauses, before)
+        topics = {self.statements[self._index[i]].topic for i in recent if i in self._index}
+        if topics and self.CONTINUITY and len(table):
+            table[:, [j for j, s in enumerate(self.statements) if s.topic in topics]] += self.CONTINUITY
         order = {s.id: k for k, s in enumerate(self.statements)}
         results: list[ClauseMatch] = []
         for ci, clause in enumerate(clauses):
