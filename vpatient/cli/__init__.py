@@ -21,6 +21,7 @@ from . import (
     serve_cmd,
     sessions_cmd,
     talk_cmd,
+    users_cmd,
 )
 
 AREAS = [
@@ -35,6 +36,7 @@ AREAS = [
     rubric_cmd,
     talk_cmd,
     serve_cmd,
+    users_cmd,
 ]
 
 

@@ -75,9 +75,11 @@ class ServerClient:
         cases: list[dict[str, Any]] = _http("GET", f"{self.url}/api/cases")
         return cases
 
-    def start(self, case: str) -> str:
-        """A new consultation; its session id (ServerError with code 'busy' when the server is full)."""
-        sid: str = _http("POST", f"{self.url}/api/sessions", {"case": case})["session"]
+    def start(self, case: str, *, learner: str | None = None) -> str:
+        """A new consultation; its session id (ServerError with code 'busy' when the server is full).
+        `learner`: recorded only by a server started with --open."""
+        body = {"case": case, **({"learner": learner} if learner else {})}
+        sid: str = _http("POST", f"{self.url}/api/sessions", body)["session"]
         return sid
 
     def transcript(self, session: str) -> dict[str, Any]:
