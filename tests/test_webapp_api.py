@@ -21,13 +21,9 @@ pytest.importorskip("fastapi", reason='needs the serve extra: pip install -e ".[
 pytest.importorskip("argon2", reason='needs the serve extra: pip install -e ".[serve]"')
 
 from fastapi.testclient import TestClient
-from webapp_support import CASE, PASSWORD, XSS, Seeded, seed
+from webapp_support import CASE, PASSWORD, XSS, App, Seeded, seed
 
-from vpatient.serve.app import create_app
 from vpatient.serve.auth import WebSettings
-from vpatient.serve.models import ModelOptions, Models
-from vpatient.serve.sessions import Hub, load_cases
-from vpatient.shipped import personas
 from vpatient.store import Store
 
 
@@ -35,23 +31,6 @@ from vpatient.store import Store
 def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Seeded:
     root = tmp_path_factory.mktemp("webapp")
     return seed(root / "seed.db", embedder, root / "audio")
-
-
-class App:
-    def __init__(self, url: str, embedder: Any, settings: WebSettings, audio: Path | None = None):
-        self.store = Store(url)
-        models = Models(ModelOptions(speech=False))
-        models.embedder = embedder
-        self.hub = Hub(models, self.store, load_cases(personas()), max_sessions=2, grace_s=60, audio_dir=audio)
-        self.app = create_app(self.hub, settings=settings)
-
-    def client(self, user: str | None = None, *, https: bool = False) -> TestClient:
-        c = TestClient(self.app, base_url="https://testserver" if https else "http://testserver")
-        if user is not None:
-            res = c.post("/api/login", json={"username": user, "password": PASSWORD})
-            assert res.status_code == 200, res.text
-            c.headers["X-CSRF-Token"] = res.json()["csrf_token"]
-        return c
 
 
 @pytest.fixture()

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from fastapi.testclient import TestClient
+
 from vpatient.grading.stored import SessionGrader
+from vpatient.serve.app import create_app
+from vpatient.serve.auth import WebSettings
+from vpatient.serve.models import ModelOptions, Models
+from vpatient.serve.sessions import Hub, load_cases
+from vpatient.shipped import personas
 from vpatient.persona.loader import content_hash
 from vpatient.shipped import persona_path
 from vpatient.store import Store
@@ -96,3 +103,25 @@ def seed(db: Path, embedder: Any, audio_root: Path) -> Seeded:
         grader.grade_session(sid)
     store.close()
     return out
+
+
+class App:
+    """The app of `vpatient serve` (typed consultations only) on a database; `client(user)` signs in."""
+
+    def __init__(
+        self, url: str, embedder: Any, settings: WebSettings, audio: Path | None = None, max_sessions: int = 2
+    ):
+        self.store = Store(url)
+        models = Models(ModelOptions(speech=False))
+        models.embedder = embedder
+        cases = load_cases(personas())
+        self.hub = Hub(models, self.store, cases, max_sessions=max_sessions, grace_s=60, audio_dir=audio)
+        self.app = create_app(self.hub, settings=settings)
+
+    def client(self, user: str | None = None, *, https: bool = False) -> TestClient:
+        c = TestClient(self.app, base_url="https://testserver" if https else "http://testserver")
+        if user is not None:
+            res = c.post("/api/login", json={"username": user, "password": PASSWORD})
+            assert res.status_code == 200, res.text
+            c.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+        return c

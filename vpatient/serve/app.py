@@ -92,7 +92,7 @@ def create_app(
             for sid in list(hub.sessions):
                 hub.drop(sid)  # still active in the store: a client resumes after the restart
 
-    app = FastAPI(title="vpatient", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="vpatient", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.hub = hub
     app.state.web = web
@@ -164,7 +164,7 @@ def create_app(
     async def new_session(request: Request) -> dict[str, Any] | JSONResponse:
         who, allowed = await offered(request)
         if who.user is not None:
-            who = await web.changing(request)
+            who = await web.changing(request, "student", "assessor", "faculty")  # admins manage accounts only
         body = await json_body(request)
         case = body.get("case")
         if not isinstance(case, str):
