@@ -78,10 +78,11 @@ def _session(store: Store, learner: str, lines: list[str], meta: list[dict[str, 
     return sid
 
 
-def seed(db: Path, embedder: Any, audio_root: Path) -> Seeded:
+def seed(db: Path | str, embedder: Any, audio_root: Path) -> Seeded:
+    """`db`: a SQLite file, or a database URL."""
     from vpatient.speech.audio import write_wav
 
-    url = f"sqlite:///{db}"
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
     store = Store(url)
     accounts = Accounts(store)
     for name, role, cohort in USERS:
