@@ -17,7 +17,7 @@ function h(tag, attrs, ...children) {
     else if (k === "height") el.style.height = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -77,7 +77,15 @@ function drawNav(here) {
   nav.replaceChildren(...links);
 }
 
-async function route() {
+// Pages render one after another, in the order they were asked for: a slow page can never draw over the
+// page asked for after it.
+let queue = Promise.resolve();
+function route() {
+  queue = queue.then(routeNow, routeNow);
+  return queue;
+}
+
+async function routeNow() {
   const [, page, arg] = (location.hash.match(/^#\/([a-z]+)\/?(.*)$/) || [null, "", ""]);
   const home = app.me ? { student: "logbook", admin: "users" }[app.me.role] || "sessions" : "feedback";
   const name = page || home;
@@ -334,7 +342,7 @@ async function logbook() {
     h("section", {}, h("h3", {}, "Items over time (oldest first)"),
       h("table", { id: "trends" }, h("tbody", {}, book.items.map((i) => h("tr", {},
         h("td", {}, i.title), h("td", {}, `${Math.round(i.rate * 100)}%`),
-        h("td", { class: "trend" }, i.trend.map((ok) => h("span", { class: ok ? "ok" : "no", title: ok ? "done" : "not done" }))))))))));
+        h("td", { class: "trend" }, i.trend.map((ok) => h("span", { class: ok ? "ok" : "no", title: ok ? "done" : "not done" })))))))));
 }
 
 // ------------------------------------------------------------------ cohorts (assessor, faculty)
@@ -361,7 +369,7 @@ async function cohort(name) {
     h("section", {}, h("h3", {}, "Items (hardest first)"),
       h("table", { id: "items" }, h("tbody", {}, st.items.map((i) => h("tr", {},
         h("td", {}, i.title), h("td", {}, `${i.ok}/${i.n}`),
-        h("td", {}, h("div", { class: "bar" }, h("span", { width: `${i.rate * 100}%` }))))))),
+        h("td", {}, h("div", { class: "bar" }, h("span", { width: `${i.rate * 100}%` })))))))),
     h("section", {}, h("h3", {}, "Who struggles with what"),
       h("table", { id: "struggles" }, h("tbody", {}, st.by_learner.map((l) => h("tr", {},
         h("td", {}, link(`#/logbook?learner=${encodeURIComponent(l.learner)}`, l.learner)),
