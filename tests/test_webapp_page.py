@@ -163,11 +163,11 @@ def test_student_feedback_logbook_consultation_and_no_other_session(site: Any, c
     page = sign_in(chromium, server.url, "sam", start="/")
     page.wait_for_selector("#cases option", state="attached")  # the consultation page
     page.goto(server.url + f"/app#/feedback/{seeded.sessions['sam2']}")
-    page.wait_for_selector("#done-well li")
+    page.wait_for_selector(f"[data-session='{seeded.sessions['sam2']}'] ~ section #done-well li")
     assert page.locator("#missed li").count() + page.locator("#done-well li").count() > 3
     shot(page, tmp_path, "webapp-feedback.png")
     page.goto(server.url + f"/app#/feedback/{seeded.sessions['sam1']}")
-    page.wait_for_selector("#done-well li")
+    page.wait_for_selector(f"[data-session='{seeded.sessions['sam1']}'] ~ section #done-well li")
     assert XSS in page.inner_text("ol.turns-list") and page.evaluate("window.pwned") is None
 
     page.goto(server.url + f"/app#/feedback/{seeded.sessions['sue1']}")  # another student's

@@ -303,7 +303,7 @@ async function feedback(id) {
     api(`/api/sessions/${encodeURIComponent(id)}/feedback`),
     api(`/api/sessions/${encodeURIComponent(id)}`),
   ]);
-  const parts = [h("section", {}, h("h2", {}, "Feedback"), h("p", {}, `${s.persona} · ${day(s.started_at)}`))];
+  const parts = [h("section", { "data-session": id }, h("h2", {}, "Feedback"), h("p", {}, `${s.persona} · ${day(s.started_at)}`))];
   if (!fb.length) parts.push(h("section", {}, h("p", {}, "This consultation has not been graded yet.")));
   for (const f of fb) {
     parts.push(h("section", { class: "feedback", "data-rubric": f.rubric },
