@@ -440,3 +440,38 @@ def test_open_mode_keeps_anonymous_consultations(seeded: Seeded, tmp_path: Path,
     assert anon.get(f"/api/sessions/{seeded.sessions['sam1']}").status_code in (403, 404)
     assert anon.get("/api/sessions").status_code == 401
     web.store.close()
+
+
+def test_migration_0003_upgrades_a_database_of_the_previous_release(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from vpatient.store import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.exec_driver_sql(
+            "insert into sessions (id, persona_id, persona_hash, persona_path, engine, status, started_at, meta) "
+            "values ('old1', 'p', 'h', '', 'scripted', 'ended', '2024-01-01 00:00:00', '{}')"
+        )
+    engine.dispose()
+    store = Store(url)
+    [old] = store.sessions()
+    assert (old.id, old.learner) == ("old1", None)
+    from vpatient.store.accounts import Accounts
+
+    assert Accounts(store).add_user("amy", "student", PASSWORD).name == "amy"
+    with store.engine.begin() as conn:  # and back down: the previous release's schema
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    with store.engine.connect() as conn:
+        columns = [r[1] for r in conn.exec_driver_sql("pragma table_info(sessions)")]
+        tables = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master where type='table'")}
+    assert "learner" not in columns and "users" not in tables and "sessions" in tables
+    store.close()
