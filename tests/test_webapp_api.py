@@ -375,14 +375,22 @@ def test_admin_manages_users(web: App) -> None:
     assert ada.post("/api/users", json={"name": "zoe", "role": "student", "password": PASSWORD}).status_code == 400
     assert ada.post("/api/users", json={"name": "<b>x", "role": "student", "password": PASSWORD}).status_code == 400
     assert ada.post("/api/users", json={"name": "yan", "role": "student", "password": "short"}).status_code == 400
-    assert web.client("fay").post("/api/users", json={"name": "q", "role": "admin", "password": PASSWORD}).status_code == 403
+    assert (
+        web.client("fay").post("/api/users", json={"name": "q", "role": "admin", "password": PASSWORD}).status_code
+        == 403
+    )
     assert web.client("zoe").get("/api/me").json()["user"]["role"] == "student"
-    assert web.client("fay").post("/api/users/bob/cohorts", json={"cohort": "y1"}).json()["user"]["assesses"] == ["y1", "y2"]
+    assert web.client("fay").post("/api/users/bob/cohorts", json={"cohort": "y1"}).json()["user"]["assesses"] == [
+        "y1",
+        "y2",
+    ]
     assert ada.post("/api/users/zoe/active", json={"active": False}).status_code == 200
     assert TestClient(web.app).post("/api/login", json={"username": "zoe", "password": PASSWORD}).status_code == 401
 
 
-def test_users_cli_reads_the_password_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_users_cli_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from vpatient.cli import main
     from vpatient.store.accounts import Accounts
 
@@ -413,7 +421,7 @@ def test_login_mode_guards_the_consultation_api_and_websocket(web: App, seeded: 
     assert res.status_code == 201
     sid = res.json()["session"]
     assert web.store.session(sid).learner == "sam"  # the login decides, not the body
-    for user, code in (("sue", 4403), (None, 4401)):
+    for user in ("sue", None):
         with web.client(user).websocket_connect(f"/ws/{sid}") as ws:
             msg = ws.receive_json()
             assert msg["type"] == "error" and msg["code"] in ("forbidden", "login_required")
@@ -475,3 +483,34 @@ def test_migration_0003_upgrades_a_database_of_the_previous_release(tmp_path: Pa
         tables = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master where type='table'")}
     assert "learner" not in columns and "users" not in tables and "sessions" in tables
     store.close()
+
+
+def test_chat_learner_is_stored_and_seen_by_that_student(
+    tmp_path: Path, seeded: Seeded, embedder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vpatient.cli import main
+
+    db = tmp_path / "chat.db"
+    shutil.copy(seeded.url.removeprefix("sqlite:///"), db)
+    script = tmp_path / "lines.txt"
+    script.write_text("Do you smoke?\n")
+    argv = [
+        "chat",
+        "--db",
+        f"sqlite:///{db}",
+        "--persona",
+        CASE,
+        "--script",
+        str(script),
+        "--quiet",
+        "--learner",
+        "tom",
+    ]
+    assert main(argv) == 0
+    sid = capsys.readouterr().out.strip().splitlines()[-1]
+    web = App(f"sqlite:///{db}", embedder, WebSettings())
+    assert web.store.session(sid).learner == "tom"
+    assert [s["id"] for s in web.client("tom").get("/api/sessions").json()["sessions"]] == [sid]
+    assert web.client("tom").get(f"/api/sessions/{sid}").json()["grades"]  # graded when the chat ended
+    assert sid in {s["id"] for s in web.client("asa").get("/api/sessions").json()["sessions"]}  # tom is in y1
+    web.store.close()

@@ -22,8 +22,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason='needs the serve extra: pip install -e ".[serve]"')
 pytest.importorskip("argon2", reason='needs the serve extra: pip install -e ".[serve]"')
-sync_api = pytest.importorskip("playwright.sync_api", reason='needs the dev extra: pip install -e ".[dev]"')
+pytest.importorskip("playwright.sync_api", reason='needs the dev extra: pip install -e ".[dev]"')
 
+from playwright import sync_api
 from serve_support import ServeProcess
 from webapp_support import PASSWORD, XSS, Seeded, seed
 
@@ -31,7 +32,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (scripts/setup.sh --dev)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (scripts/setup.sh --dev)"
+    ),
 ]
 FLAGS = [
     "--headless",
@@ -50,7 +53,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tu
     root = tmp_path_factory.mktemp("site")
     seeded = seed(root / "site.db", embedder, root / "audio")
     server = ServeProcess(
-        seeded.url, "--no-speech", "--max-sessions", "4", "--audio-dir", str(root / "served-audio"), log=root / "serve.log"
+        seeded.url,
+        "--no-speech",
+        "--max-sessions",
+        "4",
+        "--audio-dir",
+        str(root / "served-audio"),
+        log=root / "serve.log",
     )
     yield server, seeded
     server.stop()

@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from fastapi.testclient import TestClient
 
 from vpatient.grading.stored import SessionGrader
+from vpatient.persona.loader import content_hash
 from vpatient.serve.app import create_app
 from vpatient.serve.auth import WebSettings
 from vpatient.serve.models import ModelOptions, Models
 from vpatient.serve.sessions import Hub, load_cases
-from vpatient.shipped import personas
-from vpatient.persona.loader import content_hash
-from vpatient.shipped import persona_path
+from vpatient.shipped import persona_path, personas
 from vpatient.store import Store
 from vpatient.store.accounts import Accounts
 

@@ -35,7 +35,9 @@ def register(sub: Any) -> None:
     pw.add_argument("name")
     pw.set_defaults(handler=passwd)
     for action, active in (("disable", False), ("enable", True)):
-        a = s.add_parser(action, help=f"{action} an account ({'signs it out' if not active else 'allows sign-in again'})")
+        a = s.add_parser(
+            action, help=f"{action} an account ({'signs it out' if not active else 'allows sign-in again'})"
+        )
         a.add_argument("name")
         a.set_defaults(handler=set_active, active=active)
 

@@ -1,12 +1,12 @@
 """Who may do what in the web app. One place for the rules, so that every route asks the same questions.
 
-    student    their own sessions (the ones whose learner is their user name); starts consultations
-    assessor   the sessions of the students of the cohorts assigned to them; overrides, rates, signs off
-    faculty    every session; overrides, rates, signs off; cases, case validation, case assignments,
-               cohort exports
-    admin      users and cohort membership only (no transcripts: they are the students' personal data)
-    anonymous  (only with `vpatient serve --open`) the consultation page and the sessions that have no
-               learner, by their id
+student    their own sessions (the ones whose learner is their user name); starts consultations
+assessor   the sessions of the students of the cohorts assigned to them; overrides, rates, signs off
+faculty    every session; overrides, rates, signs off; cases, case validation, case assignments,
+           cohort exports
+admin      users and cohort membership only (no transcripts: they are the students' personal data)
+anonymous  (only with `vpatient serve --open`) the consultation page and the sessions that have no
+           learner, by their id
 """
 
 from __future__ import annotations

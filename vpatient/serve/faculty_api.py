@@ -34,7 +34,11 @@ def validate_yaml(text: str, name: str) -> dict[str, Any]:
         persona = parse_model(text, Persona, name=name, what="persona file", check=check_persona)
     except FileProblemError as exc:
         return {"ok": False, "problems": [str(p) for p in exc.problems]}
-    return {"ok": True, "problems": [], "case": {"id": persona.id, "title": persona.title, "statements": len(persona.statements())}}
+    return {
+        "ok": True,
+        "problems": [],
+        "case": {"id": persona.id, "title": persona.title, "statements": len(persona.statements())},
+    }
 
 
 def router(web: Web) -> APIRouter:

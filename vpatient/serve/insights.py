@@ -66,7 +66,9 @@ def distribution(rows: Sequence[Graded]) -> list[dict[str, Any]]:
         percent = float(r.grade.grade.get("percent", 0.0))
         bins[min(BINS - 1, max(0, int(percent // (100 / BINS))))] += 1
     width = 100 // BINS
-    return [{"from": i * width, "to": i * width + width - (1 if i < BINS - 1 else 0), "n": n} for i, n in enumerate(bins)]
+    return [
+        {"from": i * width, "to": i * width + width - (1 if i < BINS - 1 else 0), "n": n} for i, n in enumerate(bins)
+    ]
 
 
 def struggles(rows: Sequence[Graded]) -> list[dict[str, Any]]:
@@ -134,7 +136,11 @@ def suggest(rows: Sequence[Graded], cases: dict[str, Case], allowed: set[str] | 
     if best is None:
         return None
     case = cases[best[2]]
-    covered = [w for w in weakest if w["id"] in set(_rubric_items(str(getattr(case.persona.scenario, "value", case.persona.scenario))))]
+    covered = [
+        w
+        for w in weakest
+        if w["id"] in set(_rubric_items(str(getattr(case.persona.scenario, "value", case.persona.scenario))))
+    ]
     return {
         "case": case.id,
         "title": case.persona.title,
@@ -144,7 +150,9 @@ def suggest(rows: Sequence[Graded], cases: dict[str, Case], allowed: set[str] | 
     }
 
 
-def logbook(learner: str, rows: Sequence[Graded], cases: dict[str, Case], allowed: set[str] | None = None) -> dict[str, Any]:
+def logbook(
+    learner: str, rows: Sequence[Graded], cases: dict[str, Case], allowed: set[str] | None = None
+) -> dict[str, Any]:
     ordered = sorted(rows, key=lambda r: r.session.started_at)
     trends: dict[str, list[dict[str, Any]]] = {}
     for r in ordered:

@@ -51,7 +51,7 @@ def _number(value: str | None, key: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except ValueError as exc:
         raise Refused(400, "bad_request", f"{key}: give a number (a percentage)") from exc
 

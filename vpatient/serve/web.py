@@ -30,7 +30,9 @@ class Refused(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.code, "message": self.message}, status_code=self.status, headers=self.headers)
+        return JSONResponse(
+            {"error": self.code, "message": self.message}, status_code=self.status, headers=self.headers
+        )
 
 
 def not_found(what: str = "no such session") -> Refused:

@@ -50,11 +50,13 @@ def statements(
     case = case_activity(base, transcript.persona or "unknown", case_title)
     ended = transcript.extra.get("status") == "ended"
     when = str(transcript.extra.get("started_at") or "")
-    context = {
+    context: dict[str, Any] = {
         "registration": _id("session", transcript.id),
         "platform": "vpatient",
         "language": "en",
-        "contextActivities": {"category": [{"id": PROFILE, "definition": {"type": "http://adlnet.gov/expapi/activities/profile"}}]},
+        "contextActivities": {
+            "category": [{"id": PROFILE, "definition": {"type": "http://adlnet.gov/expapi/activities/profile"}}]
+        },
         "extensions": {f"{base}/xapi/extensions/session": transcript.id},
     }
     out: list[dict[str, Any]] = []
@@ -90,6 +92,7 @@ def statements(
         )
         for item in grade.get("items", []):
             fault = item.get("kind") == "fault"
+            item_ref = quote(str(item.get("id")), safe="")
             met = bool(item.get("met"))
             score = float(item.get("score") or 0.0)
             low, high = (min(score, 0.0), 0.0) if fault else (0.0, max(float(item.get("max") or 0.0), score))
@@ -101,7 +104,7 @@ def statements(
                     "verb": SCORED,
                     "object": {
                         "objectType": "Activity",
-                        "id": f"{case['id']}/rubrics/{quote(rubric, safe='')}/items/{quote(str(item.get('id')), safe='')}",
+                        "id": f"{case['id']}/rubrics/{quote(rubric, safe='')}/items/{item_ref}",
                         "definition": {
                             "type": OBJECTIVE,
                             "name": {"en-US": str(item.get("title") or item.get("id"))},

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from vpatient.errors import StoreError, UsageError
+from vpatient.errors import UsageError
 from vpatient.store import Store
 from vpatient.store.tables import CaseAssignmentRow, CohortRow, LoginRow, MemberRow, UserRow
 
@@ -330,4 +330,3 @@ class _Dummy:
 
 
 _DUMMY = _Dummy()
-
