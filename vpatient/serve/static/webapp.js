@@ -189,7 +189,11 @@ function transcriptList(s, grades) {
       h("div", { class: "text" }, highlighted(t.text, refs.map((r) => r.quote))),
       audio.has(i) ? h("audio", { controls: true, preload: "none", src: `/api/sessions/${encodeURIComponent(s.id)}/turns/${i}/audio`, "aria-label": `Audio of turn ${i}` }) : null,
       refs.length ? h("div", { class: "muted" }, "Evidence for: ",
-        refs.map((r, k) => [k ? ", " : "", link(`#item-${r.item.id}`, r.item.title || r.item.id)])) : null);
+        refs.map((r, k) => [k ? ", " : "", h("a", { href: `#item-${r.item.id}`, class: "item-link", onclick: (e) => {
+          e.preventDefault();
+          const el = document.getElementById(`item-${r.item.id}`);
+          if (el) el.scrollIntoView({ block: "center" });
+        } }, r.item.title || r.item.id)])) : null);
   }));
 }
 
