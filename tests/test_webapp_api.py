@@ -514,3 +514,32 @@ def test_chat_learner_is_stored_and_seen_by_that_student(
     assert web.client("tom").get(f"/api/sessions/{sid}").json()["grades"]  # graded when the chat ended
     assert sid in {s["id"] for s in web.client("asa").get("/api/sessions").json()["sessions"]}  # tom is in y1
     web.store.close()
+
+
+def test_faculty_save_a_case_and_validate_a_rubric(seeded: Seeded, tmp_path: Path, embedder: Any) -> None:
+    db = tmp_path / "cases.db"
+    shutil.copy(seeded.url.removeprefix("sqlite:///"), db)
+    folder = tmp_path / "cases"
+    web = App(f"sqlite:///{db}", embedder, WebSettings(cases_dir=folder))
+    fay = web.client("fay")
+    good = Path(str(web.hub.cases[CASE].path)).read_text()
+    new = good.replace(f"id: {CASE}", "id: chest_pain_web", 1)
+    res = fay.post("/api/cases", json={"yaml": new})
+    assert res.status_code == 201, res.text
+    assert (folder / "chest_pain_web.yaml").read_text() == new and res.json()["path"] == "chest_pain_web.yaml"
+    assert stat.S_IMODE((folder / "chest_pain_web.yaml").stat().st_mode) == 0o600
+    assert "chest_pain_web" in {c["id"] for c in web.client("sam").get("/api/cases").json()}
+    bad = fay.post("/api/cases", json={"yaml": new.replace("age: ", "age: -", 1)})
+    assert bad.status_code == 400 and "age" in bad.json()["message"]
+    assert web.client("asa").post("/api/cases", json={"yaml": new}).status_code == 403
+    assert sorted(p.name for p in folder.iterdir()) == ["chest_pain_web.yaml"]
+
+    rubric = fay.get("/api/rubrics/history_taking/source").json()["yaml"]
+    ok = fay.post("/api/rubrics/validate", json={"yaml": rubric, "name": "history_taking.yaml"}).json()
+    assert ok["ok"] and ok["rubric"]["id"] == "history_taking"
+    broken = fay.post("/api/rubrics/validate", json={"yaml": rubric.replace("pass_mark:", "pass_mark: -", 1)})
+    assert not broken.json()["ok"] and broken.json()["problems"][0].startswith("case.yaml:")
+    no_dir = App(f"sqlite:///{db}", embedder, WebSettings())
+    assert no_dir.client("fay").post("/api/cases", json={"yaml": new}).status_code == 409
+    web.store.close()
+    no_dir.store.close()

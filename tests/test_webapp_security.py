@@ -58,6 +58,10 @@ MATRIX: dict[tuple[str, str], tuple[list[str], Any]] = {
     ("GET", "/api/logbook"): (["sam", "asa", "fay"], None),
     ("POST", "/api/cases/validate"): (["fay"], {"yaml": "id: x\n"}),
     ("GET", "/api/cases/{case_id}/source"): (["fay"], None),
+    ("POST", "/api/cases"): (["fay"], {"yaml": "id: x\n"}),
+    ("POST", "/api/rubrics/validate"): (["fay"], {"yaml": "id: x\n"}),
+    ("GET", "/api/rubrics"): (["fay"], None),
+    ("GET", "/api/rubrics/{rubric_id}/source"): (["fay"], None),
     ("GET", "/api/assignments"): (["fay", "ada"], None),
     ("POST", "/api/cohorts/{cohort}/cases"): (["fay"], {"case": "lung_cancer_news"}),
     ("DELETE", "/api/cohorts/{cohort}/cases/{case}"): (["fay"], None),
@@ -103,6 +107,7 @@ def _path(route: str, seeded: Seeded) -> str:
         .replace("{n}", "0")
         .replace("{cohort}", "y1")
         .replace("{case_id}", CASE)
+        .replace("{rubric_id}", "history_taking")
         .replace("{case}", "lung_cancer_news")
         .replace("{name}", "tom")
     )

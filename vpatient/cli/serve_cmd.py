@@ -67,6 +67,11 @@ def register(sub: Any) -> None:
     p.add_argument("--no-audio", action="store_true", help="keep no audio of the consultations")
     p.add_argument("--no-grade", action="store_true", help="do not grade consultations when they end")
     p.add_argument("--base-url", metavar="URL", help="the server's public URL, for the ids in xAPI statements")
+    p.add_argument(
+        "--cases-dir",
+        metavar="DIR",
+        help="faculty save cases from the web editor into DIR (as ID.yaml); the cases in DIR are offered too",
+    )
     from vpatient.cli.chat_cmd import add_engine_options
 
     add_engine_options(p)
@@ -108,6 +113,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.max_sessions < 1 or args.workers < 1:
         raise UsageError("--max-sessions and --workers must be at least 1")
     paths = [Path(persona_path(p)) for p in args.persona] if args.persona else personas()
+    if args.cases_dir and Path(args.cases_dir).is_dir():
+        paths += sorted(Path(args.cases_dir).glob("*.yaml"))  # saved from the editor: they win over the shipped
     cases = load_cases(paths)
     model = args.model
     if args.engine == "llm" and args.backend == "llamacpp":
@@ -138,7 +145,12 @@ def serve(args: argparse.Namespace) -> int:
         audio_dir=audio_dir,
         grade=not args.no_grade,
     )
-    settings = WebSettings(open=args.open, secure_cookies=args.secure_cookies, base_url=args.base_url or "")
+    settings = WebSettings(
+        open=args.open,
+        secure_cookies=args.secure_cookies,
+        base_url=args.base_url or "",
+        cases_dir=Path(args.cases_dir).expanduser() if args.cases_dir else None,
+    )
     app = create_app(hub, silence_ms=args.silence_ms, drain_s=args.llm_timeout + 10, settings=settings)
     config = uvicorn.Config(
         app,

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -38,6 +39,8 @@ class WebSettings:
     login_window_s: float = 300.0
     base_url: str = ""
     """The server's public URL for xAPI ids (default: the URL of the request)."""
+    cases_dir: Path | None = None
+    """Where faculty save cases from the editor (None: saving is off)."""
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 POST   /api/cases/validate               {"yaml", "name"?} -> {"ok", "problems": ["FILE:LINE: field: message"],
                                          "case"?}: the same lines as `vpatient persona validate`
+POST   /api/cases                        {"yaml"}: save a valid case as CASES_DIR/ID.yaml (`serve --cases-dir`)
+                                         and offer it at once; 400 with the problems when it is not valid
 GET    /api/cases/{id}/source            {"id", "name", "yaml"}: the case file, to start editing from
+POST   /api/rubrics/validate             {"yaml", "name"?}: as `vpatient rubric validate`
+GET    /api/rubrics                      the rubric ids; GET /api/rubrics/{id}/source: a rubric file's text
 GET    /api/assignments                  {"assignments": {cohort: [case ids]}}
 POST   /api/cohorts/{name}/cases         {"case"}: assign a case to a cohort (the cohort is created if new)
 DELETE /api/cohorts/{name}/cases/{case}  remove that assignment
@@ -41,6 +45,36 @@ def validate_yaml(text: str, name: str) -> dict[str, Any]:
     }
 
 
+def validate_rubric_yaml(text: str, name: str) -> dict[str, Any]:
+    """Validate rubric YAML as `vpatient rubric validate` does."""
+    from vpatient.grading.rubric import check_rubric
+    from vpatient.grading.schema import Rubric
+    from vpatient.yamlfile import parse_model
+
+    try:
+        rubric = parse_model(text, Rubric, name=name, what="rubric file", check=check_rubric)
+    except FileProblemError as exc:
+        return {"ok": False, "problems": [str(p) for p in exc.problems]}
+    return {
+        "ok": True,
+        "problems": [],
+        "rubric": {"id": rubric.id, "title": rubric.title, "items": len(rubric.items())},
+    }
+
+
+async def _yaml(request: Request) -> tuple[str, str]:
+    body = await json_body(request)
+    text = body.get("yaml")
+    if not isinstance(text, str):
+        raise Refused(400, "bad_request", 'give the file as {"yaml": "..."}')
+    if len(text) > MAX_YAML:
+        raise Refused(413, "too_large", f"a faculty file is at most {MAX_YAML} bytes")
+    name = body.get("name") or "case.yaml"
+    if not isinstance(name, str) or not FILE_NAME.match(name):
+        raise Refused(400, "bad_request", '"name" is a file name: letters, digits, _ . -')
+    return text, name
+
+
 def router(web: Web) -> APIRouter:
     r = APIRouter()
     accounts = web.accounts
@@ -48,16 +82,40 @@ def router(web: Web) -> APIRouter:
     @r.post("/api/cases/validate")
     async def validate(request: Request) -> dict[str, Any]:
         await web.changing(request, "faculty")
-        body = await json_body(request)
-        text = body.get("yaml")
-        if not isinstance(text, str):
-            raise Refused(400, "bad_request", 'give the case as {"yaml": "..."}')
-        if len(text) > MAX_YAML:
-            raise Refused(413, "too_large", f"a case file is at most {MAX_YAML} bytes")
-        name = body.get("name") or "case.yaml"
-        if not isinstance(name, str) or not FILE_NAME.match(name):
-            raise Refused(400, "bad_request", '"name" is a file name: letters, digits, _ . -')
+        text, name = await _yaml(request)
         return await asyncio.to_thread(validate_yaml, text, name)
+
+    @r.post("/api/cases", status_code=201)
+    async def save(request: Request) -> dict[str, Any]:
+        await web.changing(request, "faculty")
+        folder = web.settings.cases_dir
+        if folder is None:
+            raise Refused(409, "no_cases_dir", "this server saves no cases: start it with --cases-dir DIR")
+        text, _ = await _yaml(request)
+        return await asyncio.to_thread(save_case, web, folder, text)
+
+    @r.post("/api/rubrics/validate")
+    async def validate_rubric(request: Request) -> dict[str, Any]:
+        await web.changing(request, "faculty")
+        text, name = await _yaml(request)
+        return await asyncio.to_thread(validate_rubric_yaml, text, name)
+
+    @r.get("/api/rubrics")
+    async def rubrics(request: Request) -> dict[str, Any]:
+        await web.signed_in(request, "faculty")
+        from vpatient.grading.rubric import available
+
+        return {"rubrics": sorted(available())}
+
+    @r.get("/api/rubrics/{rubric_id}/source")
+    async def rubric_source(request: Request, rubric_id: str) -> dict[str, Any]:
+        await web.signed_in(request, "faculty")
+        from vpatient.grading.rubric import available
+
+        path = available().get(rubric_id)
+        if path is None:
+            raise Refused(404, "not_found", "no such rubric")
+        return {"id": rubric_id, "name": path.name, "yaml": await asyncio.to_thread(path.read_text, encoding="utf-8")}
 
     @r.get("/api/cases/{case_id}/source")
     async def source(request: Request, case_id: str) -> dict[str, Any]:
@@ -99,3 +157,26 @@ def router(web: Web) -> APIRouter:
         return {"assignments": await asyncio.to_thread(accounts.assigned_cases)}
 
     return r
+
+
+def save_case(web: Web, folder: Any, text: str) -> dict[str, Any]:
+    """Write a valid case to FOLDER/ID.yaml (the id is the persona's, lower_snake_case: no path in it) and
+    offer it from now on. A case of the same id is replaced: sessions begun with the old text can no longer
+    be resumed (they are kept and graded as they are)."""
+    from pathlib import Path
+
+    from vpatient.files import write_private
+    from vpatient.persona.loader import content_hash, load_persona
+    from vpatient.serve.sessions import Case
+
+    checked = validate_yaml(text, "case.yaml")
+    if not checked["ok"]:
+        raise Refused(400, "invalid", "; ".join(checked["problems"]))
+    case_id = checked["case"]["id"]
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,99}", case_id):
+        raise Refused(400, "invalid", f"the case id {case_id!r} cannot be a file name")
+    path = Path(folder) / f"{case_id}.yaml"
+    write_private(path, text, what="case file")
+    persona = load_persona(path)
+    web.hub.cases[persona.id] = Case(persona.id, path, persona, content_hash(path))
+    return {"case": web.hub.cases[persona.id].to_json(), "path": path.name}

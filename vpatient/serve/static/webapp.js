@@ -383,21 +383,38 @@ async function cohort(name) {
 
 // ------------------------------------------------------------------ cases (faculty)
 async function cases() {
-  const [list, { assignments }, { cohorts: cos }] = await Promise.all([api("/api/cases"), api("/api/assignments"), api("/api/cohorts")]);
-  const pick = h("select", { id: "case-pick" }, h("option", { value: "" }, "a new case"), list.map((c) => h("option", { value: c.id }, c.title)));
-  const editor = h("textarea", { class: "yaml", id: "yaml", spellcheck: "false", "aria-label": "Case YAML" });
+  const [list, { assignments }, { cohorts: cos }, { rubrics }] = await Promise.all([
+    api("/api/cases"), api("/api/assignments"), api("/api/cohorts"), api("/api/rubrics")]);
+  // one editor for both kinds of faculty file: "case:ID" or "rubric:ID" (or a new case)
+  const pick = h("select", { id: "case-pick", "aria-label": "File to edit" }, h("option", { value: "" }, "a new case"),
+    h("optgroup", { label: "Cases" }, list.map((c) => h("option", { value: `case:${c.id}` }, c.title))),
+    h("optgroup", { label: "Rubrics" }, rubrics.map((r) => h("option", { value: `rubric:${r}` }, r))));
+  const kind = () => (pick.value.startsWith("rubric:") ? "rubric" : "case");
+  const fileId = () => pick.value.split(":")[1] || "new_case";
+  const editor = h("textarea", { class: "yaml", id: "yaml", spellcheck: "false", "aria-label": "YAML" });
   const result = h("div", { id: "validation", "aria-live": "polite" });
+  const saved = h("p", { id: "saved", "aria-live": "polite" });
   let timer = null;
   const validate = async () => {
     try {
-      const r = await api("/api/cases/validate", { method: "POST", body: { yaml: editor.value, name: `${pick.value || "new_case"}.yaml` } });
-      result.replaceChildren(r.ok ? h("p", { class: "ok" }, `valid: ${r.case.id}, ${r.case.statements} statements`)
+      const r = await api(`/api/${kind() === "rubric" ? "rubrics" : "cases"}/validate`, { method: "POST", body: { yaml: editor.value, name: `${fileId()}.yaml` } });
+      const what = r.case ? `${r.case.id}, ${r.case.statements} statements` : r.rubric ? `${r.rubric.id}, ${r.rubric.items} items` : "";
+      result.replaceChildren(r.ok ? h("p", { class: "ok" }, `valid: ${what}`)
         : h("ul", { class: "problems" }, r.problems.map((p) => h("li", {}, p))));
+      save.disabled = !r.ok || kind() !== "case";
     } catch (e) { result.replaceChildren(errorBox(e)); }
   };
+  const save = h("button", { type: "button", id: "save-case", disabled: true, onclick: async () => {
+    try {
+      const r = await api("/api/cases", { method: "POST", body: { yaml: editor.value } });
+      saved.replaceChildren(h("span", { class: "ok" }, `saved as ${r.path}: students can start ${r.case.title}`));
+    } catch (e) { saved.replaceChildren(errorBox(e)); }
+  } }, "Save case");
   editor.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(validate, 400); });
   pick.addEventListener("change", async () => {
-    editor.value = pick.value ? (await api(`/api/cases/${encodeURIComponent(pick.value)}/source`)).yaml : "";
+    const src = pick.value ? `/api/${kind() === "rubric" ? "rubrics" : "cases"}/${encodeURIComponent(fileId())}/source` : null;
+    editor.value = src ? (await api(src)).yaml : "";
+    saved.replaceChildren();
     validate();
   });
   const cohortInput = h("input", { name: "cohort", list: "cohort-names", required: true, placeholder: "cohort" });
@@ -410,8 +427,9 @@ async function cases() {
     } catch (err) { assignForm.append(errorBox(err)); }
   } }, cohortInput, h("datalist", { id: "cohort-names" }, cos.map((c) => h("option", { value: c.name }))), caseSel, h("button", { type: "submit" }, "Assign"));
   view(
-    h("section", {}, h("h2", {}, "Case editor"), h("p", { class: "muted" }, "Checked as you type, with the errors of `vpatient persona validate`. Save the file in the personas folder of the server."),
-      pick, editor, result),
+    h("section", {}, h("h2", {}, "Case and rubric editor"),
+      h("p", { class: "muted" }, "Checked as you type, with the errors of `vpatient persona validate` and `vpatient rubric validate`. A valid case is saved into the server's --cases-dir; rubrics are checked only."),
+      pick, editor, result, h("p", {}, save), saved),
     h("section", {}, h("h2", {}, "Cases of each cohort"),
       h("ul", { id: "assignments" }, Object.entries(assignments).map(([c, ids]) => h("li", {}, `${c}: `,
         ids.map((id, k) => [k ? ", " : "", id, " ", h("button", { type: "button", class: "small-btn", "aria-label": `remove ${id} from ${c}`, onclick: async () => {
