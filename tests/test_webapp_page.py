@@ -59,6 +59,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tu
         "4",
         "--audio-dir",
         str(root / "served-audio"),
+        "--cases-dir",
+        str(root / "cases"),
         log=root / "serve.log",
     )
     yield server, seeded
@@ -224,12 +226,12 @@ def test_faculty_validates_a_case_as_they_type(site: Any, chromium: Any, tmp_pat
     page.fill("#yaml", text.replace(title, "Chest pain, edited on the web", 1))
     page.wait_for_selector("#validation .ok")
     page.click("#save-case")
-    page.wait_for_selector("#saved .ok")
+    page.wait_for_selector("#saved > *")
+    assert page.locator("#saved .ok").count() == 1, page.inner_text("#saved")
     titles = page.evaluate("fetch('/api/cases').then((r) => r.json()).then((cs) => cs.map((c) => c.title))")
     assert "Chest pain, edited on the web" in titles
     page.select_option("#case-pick", "rubric:history_taking")
-    page.wait_for_selector("#validation .ok")
-    assert "history_taking" in page.inner_text("#validation .ok")
+    until(page, "(document.querySelector('#validation .ok') || {}).textContent?.includes('history_taking, 17 items')")
     page.fill("#assign-case input[name=cohort]", "y2")
     page.select_option("#assign-case select[name=case]", "lung_cancer_news")
     page.click("#assign-case button[type=submit]")
