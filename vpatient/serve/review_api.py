@@ -32,6 +32,7 @@ from vpatient.serve.access import REVIEWERS
 from vpatient.serve.records import Filters, flagged
 from vpatient.serve.review import ReviewedGrade
 from vpatient.serve.web import Refused, Web, json_body, not_found, text_field
+from vpatient.store import SessionRecord
 from vpatient.store.audit import RATINGS
 from vpatient.transcript import Transcript
 
@@ -135,7 +136,7 @@ def router(web: Web) -> APIRouter:
         rows = await asyncio.to_thread(web.records.rows, await web.scope(who), wanted)
         return {"sessions": [row.to_json() for row in rows]}
 
-    async def detail(request: Request, sid: str) -> tuple[Any, Transcript, list[ReviewedGrade]]:
+    async def detail(request: Request, sid: str) -> tuple[SessionRecord, Transcript, list[ReviewedGrade]]:
         who = await web.caller(request)
         record = await web.session(sid, who)
         transcript = await asyncio.to_thread(store.transcript, record.id)

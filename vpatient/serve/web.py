@@ -12,11 +12,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from vpatient.errors import StoreError
 from vpatient.serve.access import Caller, Scope, scope
 from vpatient.serve.auth import LoginGuard, WebSettings, caller, csrf_ok
 from vpatient.serve.records import Records
 from vpatient.serve.sessions import Hub
 from vpatient.store import SessionRecord
+from vpatient.store.accounts import Accounts
 
 SESSION_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")
 MAX_BODY = 512 * 1024
@@ -47,7 +49,7 @@ class Web:
     guard: LoginGuard
 
     @property
-    def accounts(self) -> Any:
+    def accounts(self) -> Accounts:
         return self.records.accounts
 
     async def caller(self, request: Request) -> Caller:
@@ -84,7 +86,7 @@ class Web:
             raise not_found()
         try:
             record = await asyncio.to_thread(self.hub.store.session, sid)
-        except Exception as exc:  # StoreError: no such session
+        except StoreError as exc:  # no such session
             raise not_found() from exc
         if record.id != sid:  # the store also matches prefixes; here only whole ids count
             raise not_found()
