@@ -543,3 +543,20 @@ def test_faculty_save_a_case_and_validate_a_rubric(seeded: Seeded, tmp_path: Pat
     assert no_dir.client("fay").post("/api/cases", json={"yaml": new}).status_code == 409
     web.store.close()
     no_dir.store.close()
+
+
+def test_a_session_without_a_grade_is_graded_on_request(web: App) -> None:
+    store = web.store
+    sid = store.start_session(persona_id=CASE, persona_hash="h", learner="sam", meta={"scenario": "history_taking"})
+    store.add_turn(sid, "learner", "Do you smoke?")
+    store.add_turn(sid, "patient", "About fifteen a day.")
+    store.end_session(sid)
+    asa = web.client("asa")
+    assert asa.get(f"/api/sessions/{sid}").json()["grades"] == []
+    assert web.client("sam").post(f"/api/sessions/{sid}/grade").status_code == 403
+    res = asa.post(f"/api/sessions/{sid}/grade")
+    assert res.status_code == 201, res.text
+    [grade] = res.json()["grades"]
+    assert grade["rubric"] == "history_taking" and grade["status"] == "pending"
+    assert next(i for i in grade["items"] if i["id"] == "smoking")["met"]
+    assert asa.post(f"/api/sessions/{sid}/grade").status_code == 409  # graded already

@@ -48,6 +48,7 @@ MATRIX: dict[tuple[str, str], tuple[list[str], Any]] = {
     ("POST", "/api/sessions/{sid}/overrides"): (["asa", "fay"], OVERRIDE),
     ("POST", "/api/sessions/{sid}/review"): (["asa", "fay"], {"rating": "borderline", "comments": "ok"}),
     ("POST", "/api/sessions/{sid}/signoff"): (["asa", "fay"], {"rubric": "history_taking"}),
+    ("POST", "/api/sessions/{sid}/grade"): (["asa", "fay"], None),
     ("GET", "/api/sessions/{sid}/feedback"): (["sam", "asa", "fay"], None),
     ("GET", "/api/sessions/{sid}/turns/{n}/audio"): (["sam", "asa", "fay"], None),
     ("GET", "/api/sessions/{sid}/xapi"): (["sam", "asa", "fay"], None),

@@ -8,6 +8,7 @@ GET  /api/sessions/{id}                  the transcript JSON plus "grades" (revi
 POST /api/sessions/{id}/overrides        {"rubric", "item", "met", "reason"}  assessor, faculty
 POST /api/sessions/{id}/review           {"rubric", "rating": clear_pass|borderline|fail, "comments"}
 POST /api/sessions/{id}/signoff          {"rubric"}: the grade goes from pending to final
+POST /api/sessions/{id}/grade            grade a session that has no grade yet (its scenario's rubric)
 GET  /api/sessions/{id}/feedback         score, done well, missed items with tips and turns to look at
 GET  /api/sessions/{id}/turns/{n}/audio  the turn's WAV, where the session kept one
 GET  /api/sessions/{id}/xapi             xAPI 2.0 statements (a JSON list)
@@ -25,6 +26,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
+from vpatient.errors import VPatientError
 from vpatient.grading.grader import Grade
 from vpatient.grading.review import CHECK_AUDIO, look_at, uncertain_items, uncertain_turns
 from vpatient.serve import xapi
@@ -238,6 +240,25 @@ def router(web: Web) -> APIRouter:
         )
         grades = await asyncio.to_thread(web.records.reviewed_grades, sid)
         return {"grade": _grade(grades, {"rubric": g.grade.get("rubric")}).to_json()}
+
+    @r.post("/api/sessions/{sid}/grade", status_code=201)
+    async def grade_now(request: Request, sid: str) -> dict[str, Any]:
+        await web.changing(request, *REVIEWERS)
+        record, _, grades = await detail(request, sid)
+        if grades:
+            raise Refused(
+                409, "graded", "this session is graded; `vpatient grade --rescore` grades changed rubrics again"
+            )
+        if record.status == "active" and sid in web.hub.sessions:
+            raise Refused(409, "active", "this consultation is still going on")
+        from vpatient.grading.stored import SessionGrader
+
+        try:
+            await asyncio.to_thread(SessionGrader(store, embedder=web.hub.models.embedder).grade_session, sid)
+        except VPatientError as exc:
+            raise Refused(422, "cannot_grade", str(exc)) from exc
+        grades = await asyncio.to_thread(web.records.reviewed_grades, sid)
+        return {"grades": [g.to_json() for g in grades]}
 
     @r.get("/api/sessions/{sid}/feedback")
     async def session_feedback(request: Request, sid: str) -> dict[str, Any]:

@@ -281,6 +281,19 @@ function gradePanel(s, g, canEdit, redraw) {
   return out;
 }
 
+function ungraded(s, canEdit, redraw) {
+  const box = h("section", { id: "ungraded" }, h("p", {}, "Not graded yet."));
+  if (canEdit) {
+    box.append(h("button", { type: "button", id: "grade-now", onclick: async () => {
+      try {
+        await api(`/api/sessions/${encodeURIComponent(s.id)}/grade`, { method: "POST" });
+        redraw();
+      } catch (err) { box.append(errorBox(err)); }
+    } }, "Grade now"));
+  }
+  return box;
+}
+
 async function review(id) {
   const s = await api(`/api/sessions/${encodeURIComponent(id)}`);
   const role = app.me ? app.me.role : "anonymous";
@@ -297,7 +310,7 @@ async function review(id) {
         link(`/api/sessions/${encodeURIComponent(s.id)}/xapi`, "xAPI statements"))),
     h("div", { class: "review" },
       h("section", { class: "turns" }, h("h3", {}, "Transcript"), transcriptList(s, s.grades)),
-      h("div", { class: "grade" }, s.grades.length ? s.grades.map((g) => gradePanel(s, g, canEdit, redraw)) : h("section", {}, h("p", {}, "Not graded yet.")), log)));
+      h("div", { class: "grade" }, s.grades.length ? s.grades.map((g) => gradePanel(s, g, canEdit, redraw)) : ungraded(s, canEdit, redraw), log)));
 }
 
 // ------------------------------------------------------------------ feedback (student)
