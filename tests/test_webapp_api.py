@@ -407,6 +407,20 @@ def test_users_cli_reads_the_password_from_stdin(
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["users", "--db", db, "add", "bea", "--role", "student"]) == 2
     assert "too short" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "--db", db, "add", "root", "--role", "admin", "--cohort", "y3"]) == 2
+    assert "not a member of a cohort" in capsys.readouterr().err
+    assert "root" not in {u.name for u in Accounts(Store(db)).users()}  # refused before it was added
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a new password\n"))
+    assert main(["users", "--db", db, "passwd", "ann"]) == 0
+    accounts = Accounts(Store(db))
+    assert accounts.verify("ann", PASSWORD) is None and accounts.verify("ann", "a new password") is not None
+    assert main(["users", "--db", db, "disable", "ann"]) == 0
+    assert accounts.verify("ann", "a new password") is None
+    assert main(["users", "--db", db, "enable", "ann"]) == 0
+    assert accounts.verify("ann", "a new password") is not None
+    assert main(["users", "--db", db, "list"]) == 0
+    assert "reviews: y3" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ consultations and login mode

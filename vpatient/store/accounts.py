@@ -101,6 +101,10 @@ class Accounts:
         check_name(name)
         if role not in ROLES:
             raise UsageError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if cohort and role == "admin":
+            raise UsageError("an admin is not a member of a cohort; leave out --cohort")
+        if cohort:
+            check_name(cohort, "cohort name")
         hashed = hash_password(password)
         with self.store._mapped("add a user"), self.store._write() as db, db.begin():
             if db.scalar(select(UserRow).where(UserRow.name == name)) is not None:
