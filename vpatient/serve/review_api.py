@@ -251,10 +251,8 @@ def router(web: Web) -> APIRouter:
             )
         if record.status == "active" and sid in web.hub.sessions:
             raise Refused(409, "active", "this consultation is still going on")
-        from vpatient.grading.stored import SessionGrader
-
         try:
-            await asyncio.to_thread(SessionGrader(store, embedder=web.hub.models.embedder).grade_session, sid)
+            await asyncio.to_thread(web.hub.grade_session, sid)
         except VPatientError as exc:
             raise Refused(422, "cannot_grade", str(exc)) from exc
         grades = await asyncio.to_thread(web.records.reviewed_grades, sid)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,8 @@ class Hub:
         self.audio_dir = audio_dir
         self.grade_on_end = grade
         self.grading_errors: list[str] = []
+        self._grader: Any = None
+        self._grading = threading.Lock()
         self.store = store
         self.cases = cases
         self.max_sessions = max(1, max_sessions)
@@ -245,14 +248,23 @@ class Hub:
         if self.grade_on_end:
             await asyncio.to_thread(self._grade, live)
 
+    def grade_session(self, sid: str) -> Any:
+        """Grade a stored session with its scenario's rubric and store the grade (blocking: call it in a
+        worker thread). One SessionGrader per server keeps a grader per rubric, built once; a lock keeps
+        two consultations that end together from using it at once."""
+        with self._grading:
+            if self._grader is None:
+                from vpatient.grading.stored import SessionGrader
+
+                self._grader = SessionGrader(self.store, embedder=self.models.embedder)
+            return self._grader.grade_session(sid)
+
     def _grade(self, live: LiveSession) -> None:
         """Grade the finished consultation with its scenario's rubric and store the grade (pending review).
         A failure is kept in `grading_errors` and never loses the consultation: grade it later with
         `vpatient grade SESSION`."""
-        from vpatient.grading.stored import SessionGrader
-
         try:
-            SessionGrader(self.store, embedder=self.models.embedder).grade_session(live.id)
+            self.grade_session(live.id)
         except Exception as exc:
             self.grading_errors.append(f"session {live.id}: {type(exc).__name__}: {exc}")
 
