@@ -530,7 +530,9 @@ def test_chat_learner_is_stored_and_seen_by_that_student(
     web.store.close()
 
 
-def test_faculty_save_a_case_and_validate_a_rubric(seeded: Seeded, tmp_path: Path, embedder: Any) -> None:
+def test_faculty_save_a_case_and_validate_a_rubric(
+    seeded: Seeded, tmp_path: Path, embedder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cases.db"
     shutil.copy(seeded.url.removeprefix("sqlite:///"), db)
     folder = tmp_path / "cases"
@@ -551,8 +553,16 @@ def test_faculty_save_a_case_and_validate_a_rubric(seeded: Seeded, tmp_path: Pat
     rubric = fay.get("/api/rubrics/history_taking/source").json()["yaml"]
     ok = fay.post("/api/rubrics/validate", json={"yaml": rubric, "name": "history_taking.yaml"}).json()
     assert ok["ok"] and ok["rubric"]["id"] == "history_taking"
-    broken = fay.post("/api/rubrics/validate", json={"yaml": rubric.replace("pass_mark:", "pass_mark: -", 1)})
-    assert not broken.json()["ok"] and broken.json()["problems"][0].startswith("case.yaml:")
+    bad_rubric = rubric.replace("pass_mark:", "pass_mark: -", 1)
+    broken = fay.post("/api/rubrics/validate", json={"yaml": bad_rubric, "name": "r.yaml"}).json()
+    assert not broken["ok"] and broken["problems"]
+    (tmp_path / "r.yaml").write_text(bad_rubric)
+    os.chdir(tmp_path)
+    from vpatient.cli import main
+
+    capsys.readouterr()
+    assert main(["rubric", "validate", "r.yaml"]) == 1
+    assert broken["problems"] == capsys.readouterr().out.strip().splitlines()  # the same lines as the CLI
     no_dir = App(f"sqlite:///{db}", embedder, WebSettings())
     assert no_dir.client("fay").post("/api/cases", json={"yaml": new}).status_code == 409
     web.store.close()
