@@ -202,6 +202,18 @@ def test_override_review_and_signoff_with_an_append_only_audit_log(web: App, see
     from vpatient.store import audit
 
     assert not any(hasattr(audit.AuditLog, name) for name in ("update", "delete", "remove", "edit"))
+    assert_append_only(web.store)
+
+
+def assert_append_only(store: Store) -> None:
+    """The database itself refuses to change or remove a row of the audit log."""
+    from sqlalchemy.exc import DBAPIError
+
+    for sql in ("update audit_log set reason = 'nothing happened'", "delete from audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from audit_log").scalar() == 3
 
 
 def test_feedback_logbook_and_next_case(web: App, seeded: Seeded) -> None:

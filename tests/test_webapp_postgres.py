@@ -47,6 +47,11 @@ def test_accounts_audit_and_review_api_on_postgresql(pg_url: str, embedder: Any,
     assert res.json()["grade"]["percent"] > grade["percent"]
     [entry] = AuditLog(store).entries(session_id=sid)
     assert (entry.actor, entry.item_id, entry.before["met"], entry.after["met"]) == ("asa", item["id"], False, True)
+    from sqlalchemy.exc import DBAPIError
+
+    for sql in ("update audit_log set reason = 'nothing happened'", "delete from audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.exec_driver_sql(sql)  # the database itself keeps the log append-only
     assert app.client("sue").get(f"/api/sessions/{sid}").status_code == 404
     assert client.get("/api/cohorts/y1/stats").json()["sessions"] == 2
     app.store.close()

@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("after", sa.JSON, nullable=False),
         sa.Column("reason", sa.Text, nullable=False, server_default=""),
     )
+    _append_only("audit_log")
     op.create_table(
         "logins",
         sa.Column("token_hash", sa.String(64), primary_key=True),
@@ -75,7 +76,39 @@ def upgrade() -> None:
     )
 
 
+def _append_only(table: str) -> None:
+    """Refuse UPDATE and DELETE on the table in the database itself (SQLite and PostgreSQL triggers)."""
+    dialect = op.get_bind().dialect.name
+    message = f"{table} is append-only"
+    if dialect == "sqlite":
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+    elif dialect == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
+
+
+def _drop_append_only(table: str) -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for event in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{event}")
+    elif dialect == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+
+
 def downgrade() -> None:
+    _drop_append_only("audit_log")
     for table in ("logins", "audit_log", "case_assignments", "cohort_members", "cohorts", "users"):
         op.drop_table(table)
     with op.batch_alter_table("sessions") as batch:
