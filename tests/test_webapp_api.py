@@ -596,3 +596,18 @@ def test_a_session_without_a_grade_is_graded_on_request(web: App) -> None:
     assert grade["rubric"] == "history_taking" and grade["status"] == "pending"
     assert next(i for i in grade["items"] if i["id"] == "smoking")["met"]
     assert asa.post(f"/api/sessions/{sid}/grade").status_code == 409  # graded already
+
+
+def test_the_desktop_client_says_it_needs_an_open_server(web: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    from vpatient.serve import client
+
+    def refuse(req: Any, timeout: float) -> Any:
+        res = web.client().get("/api/cases")  # what this server answers a caller without a login
+        raise urllib.error.HTTPError(req.full_url, res.status_code, "", res.headers, io.BytesIO(res.content))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client.urllib.request, "urlopen", refuse)
+    with pytest.raises(client.ServerError, match="--open") as err:
+        client.ServerClient("http://testserver").cases()
+    assert err.value.code == "login_required"

@@ -57,7 +57,10 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None, timeout: fl
             info = json.loads(exc.read())
         except ValueError:
             info = {}
-        raise ServerError(info.get("message") or f"{url}: HTTP {exc.code}", info.get("error", str(exc.code))) from exc
+        message = info.get("message") or f"{url}: HTTP {exc.code}"
+        if exc.code == 401:  # this client has no login: the server must run the consultations openly
+            message += "; this client has no login: use a server started with `vpatient serve --open`"
+        raise ServerError(message, info.get("error", str(exc.code))) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ServerError(f"cannot reach the vpatient server at {url}: {exc}", "unreachable") from exc
 
