@@ -130,6 +130,16 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     store = Store(args.db)
+    if not args.open:
+        from vpatient.store.accounts import Accounts
+
+        if not Accounts(store).users():
+            print(
+                "vpatient: nobody can sign in yet: add an account with `vpatient users add NAME --role admin` "
+                "(the password is read from standard input), or run consultations without logins: --open",
+                file=sys.stderr,
+                flush=True,
+            )
     models = Models(options)
     print(f"vpatient: loading models ({len(cases)} cases, engine {args.engine})...", file=sys.stderr, flush=True)
     models.load([c.persona for c in cases.values()])
