@@ -53,11 +53,17 @@ def test_login_sets_a_safe_cookie_and_gives_a_csrf_token(web: App) -> None:
     assert c.get("/api/me").json()["user"]["name"] == "asa"
     https = web.client(https=True).post("/api/login", json={"username": "asa", "password": PASSWORD})
     assert "Secure" in https.headers["set-cookie"]
+    proxied = App(
+        str(web.store.engine.url.render_as_string(hide_password=False)), None, WebSettings(secure_cookies=True)
+    )
+    behind_tls = proxied.client().post("/api/login", json={"username": "asa", "password": PASSWORD})
+    assert "Secure" in behind_tls.headers["set-cookie"]  # --secure-cookies: TLS ends at a proxy
+    proxied.store.close()
     stored = Store(str(web.store.engine.url)).engine
     with stored.connect() as conn:
         token = cookie.split("vp_login=")[1].split(";")[0]
         rows = [r[0] for r in conn.exec_driver_sql("select token_hash from logins")]
-        assert token not in rows and len(rows) == 2  # only hashes are stored
+        assert token not in rows and len(rows) == 3  # only hashes are stored
         hashes = [r[0] for r in conn.exec_driver_sql("select password from users")]
         assert all(h.startswith("$argon2id$") for h in hashes) and PASSWORD not in " ".join(hashes)
 
