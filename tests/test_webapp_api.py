@@ -193,9 +193,13 @@ def test_override_review_and_signoff_with_an_append_only_audit_log(web: App, see
     assert asa.post(f"/api/sessions/{sid}/review", json={"rating": "great"}).status_code == 400
     res = asa.post(f"/api/sessions/{sid}/review", json={"rating": "borderline", "comments": "Good <b>start</b>."})
     assert res.status_code == 201 and res.json()["grade"]["review"]["rating"] == "borderline"
+    draft = web.client("sam").get(f"/api/sessions/{sid}").json()["grades"][0]["review"]
+    assert draft["rating"] is None and draft["comments"] == ""  # the student sees them once signed off
     res = web.client("fay").post(f"/api/sessions/{sid}/signoff", json={"rubric": "history_taking"})
     assert res.status_code == 201 and res.json()["grade"]["status"] == "final"
     assert res.json()["grade"]["review"]["signed_off_by"] == "fay"
+    [fb] = web.client("sam").get(f"/api/sessions/{sid}/feedback").json()["feedback"]
+    assert fb["review"]["comments"] == "Good <b>start</b>." and fb["status"] == "final"
     assert asa.post(f"/api/sessions/{sid}/overrides", json={**body, "met": False}).status_code == 409  # final
     assert asa.post(f"/api/sessions/{sid}/signoff", json={}).status_code == 409
     listed = {x["id"]: x for x in asa.get("/api/sessions?status=final").json()["sessions"]}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,8 @@ def router(web: Web) -> APIRouter:
         record = await web.session(sid, who)
         transcript = await asyncio.to_thread(store.transcript, record.id)
         grades = await asyncio.to_thread(web.records.reviewed_grades, record.id)
+        if who.role not in REVIEWERS:  # a learner sees the assessor's rating and comments once signed off
+            grades = [g if g.status == "final" else replace(g, rating=None, comments="", rated_by=None) for g in grades]
         return record, transcript, grades
 
     @r.get("/api/sessions/{sid}")
