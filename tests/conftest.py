@@ -39,7 +39,8 @@ def serve_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     from serve_support import ServeProcess
 
     tmp = tmp_path_factory.mktemp("serve")
-    server = ServeProcess(f"sqlite:///{tmp / 'serve.db'}", "--max-sessions", "6", log=tmp / "serve.log")
+    # --open: these tests drive the consultation itself, anonymously (the web app's logins: test_webapp_*)
+    server = ServeProcess(f"sqlite:///{tmp / 'serve.db'}", "--max-sessions", "6", "--open", log=tmp / "serve.log")
     server.db = f"sqlite:///{tmp / 'serve.db'}"  # type: ignore[attr-defined]
     yield server
     server.stop()

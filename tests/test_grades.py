@@ -144,7 +144,7 @@ def test_a_database_of_the_first_schema_is_upgraded_with_its_sessions(tmp_path: 
     gid = store.add_grade("old1", _grade_json(), rubric_hash="a", grader_version="v")
     assert store.grades("old1")[0].id == gid
     with sqlite3.connect(tmp_path / "old.db") as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == ("0002",)
+        assert conn.execute("select version_num from alembic_version").fetchone() == ("0003",)
 
 
 # ---------------------------------------------------------------- the default rubric of a session

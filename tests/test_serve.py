@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -93,6 +94,12 @@ def test_spoken_turn_streamed_from_a_wav(serve_server, tmp_path: Path) -> None: 
     turns = Store(serve_server.db).transcript(sid).turns
     assert [t.role for t in turns] == ["learner", "patient"] and "smoke" in turns[0].text.lower()
     assert turns[0].meta["stt_ms"] > 0 and turns[1].text == reply.text
+    # both turns' audio is kept for review, in the session's own folder, readable by the server's user only
+    folder = Path(Store(serve_server.db).session(sid).meta["audio_dir"])
+    assert folder.name == sid and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for turn in turns:
+        wav = folder / turn.meta["audio"]
+        assert wav.stat().st_size > 10000 and stat.S_IMODE(wav.stat().st_mode) == 0o600
 
 
 def test_bad_input_gets_clear_errors_and_the_server_goes_on(serve_server) -> None:  # type: ignore[no-untyped-def]

@@ -54,6 +54,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
                 f"--use-file-for-fake-audio-capture={wav}",
             ],
             viewport={"width": 1100, "height": 760},
+            # wait_for_function evaluates its string in the page, which the page's CSP (no eval) forbids
+            bypass_csp=True,
         )
         try:
             yield context

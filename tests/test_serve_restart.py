@@ -50,7 +50,7 @@ def test_busy_then_sigkill_loses_no_finished_turn_and_the_client_resumes(
     tmp_path: Path, llm_args: tuple[str, ...]
 ) -> None:
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    args = ("--no-speech", "--max-sessions", "2", *llm_args)
+    args = ("--no-speech", "--max-sessions", "2", "--open", *llm_args)
     server = ServeProcess(db, *args, log=tmp_path / "serve.log")
     try:
         a = ServerClient(server.url)

@@ -102,10 +102,16 @@ def test_file_driven_consultation_through_the_real_models(tmp_path: Path) -> Non
             "--out-dir",
             str(out),
             "--fast",
+            "--learner",
+            "sam",
         ]
     )
     assert code == 0
     data = json.loads((out / "transcript.json").read_text())
+    from vpatient.store import Store
+
+    record = Store().session(data["id"])  # the web app finds the learner and the audio of each turn
+    assert record.learner == "sam" and Path(record.meta["audio_dir"]) == out.resolve()
     turns = data["turns"]
     assert [t["role"] for t in turns] == ["learner", "patient", "learner", "patient"]
     assert "smoke" in normalise(turns[2]["text"])

@@ -34,7 +34,7 @@ def test_new_database_is_migrated_and_round_trips(tmp_path: Path) -> None:
         {"role": "patient", "text": "Hi doctor", "disclosed": ["x"]},
     ]
     with sqlite3.connect(tmp_path / "a.db") as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == ("0002",)
+        assert conn.execute("select version_num from alembic_version").fetchone() == ("0003",)
 
 
 def test_bad_role_and_unknown_session_are_clear_errors(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ class Consultation:
     engine: Engine
     store: Store
     session_id: str = ""
+    learner: str | None = None
+    """The user name of the student (stored with a new session; None: anonymous)."""
     transcript: Transcript = field(init=False)
     store_error: StoreError | None = field(default=None, init=False)
     """The first write that failed; later turns are kept in `transcript` only."""
@@ -49,6 +51,7 @@ class Consultation:
                 persona_path=str(self.persona_path),
                 engine=self.engine.mode,
                 meta={"scenario": str(self.persona.scenario)},  # picks the rubric that grades it
+                learner=self.learner,
             )
         self.transcript = Transcript(id=self.session_id, persona=self.persona.id)
         if hasattr(self.engine, "session_id"):

@@ -22,6 +22,7 @@ from . import (
     serve_cmd,
     sessions_cmd,
     talk_cmd,
+    users_cmd,
 )
 
 AREAS = [
@@ -37,6 +38,7 @@ AREAS = [
     talk_cmd,
     serve_cmd,
     avatar_cmd,
+    users_cmd,
 ]
 
 

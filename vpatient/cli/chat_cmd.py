@@ -40,6 +40,12 @@ def add_server_options(p: Any) -> None:
         "session store are the server's; --persona names one of its cases",
     )
     p.add_argument("--session", metavar="ID", help="with --server: resume this consultation")
+    p.add_argument(
+        "--learner",
+        metavar="NAME",
+        help="the student whose consultation this is (their user name in the web app), stored with the session "
+        "(with --server: only a server started with --open records it)",
+    )
 
 
 def add_engine_options(p: Any) -> None:
@@ -134,7 +140,7 @@ def chat(args: argparse.Namespace) -> int:
     check_engine_options(args)
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
-    consult = Consultation(persona, Path(args.persona), engine, store)
+    consult = Consultation(persona, Path(args.persona), engine, store, learner=args.learner)
     name = persona.identity.name
 
     def say(*parts: object, file: Any = None) -> None:

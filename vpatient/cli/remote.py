@@ -31,7 +31,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 def _open(args: argparse.Namespace, *, voice: bool) -> tuple[Any, dict[str, Any]]:
     client = _client(args)
-    sid = getattr(args, "session", None) or client.start(case_id(args.persona))
+    sid = getattr(args, "session", None) or client.start(case_id(args.persona), learner=getattr(args, "learner", None))
     hello = client.connect(sid, voice=voice)
     case = hello["case"]
     print(

@@ -32,7 +32,8 @@ def list_sessions(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in rows], indent=2))
         return 0
     for r in rows:
-        print(f"{r.id}  {r.started_at[:19]}  {r.status:6}  {r.turns:3} turns  {r.persona_id}  ({r.engine})")
+        who = f"  learner {r.learner}" if r.learner else ""
+        print(f"{r.id}  {r.started_at[:19]}  {r.status:6}  {r.turns:3} turns  {r.persona_id}  ({r.engine}){who}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -147,7 +148,9 @@ def talk(args: argparse.Namespace) -> int:
     turn = _turn_model(getattr(args, "end_of_turn", "smart"))
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
-    consult = Consultation(persona, Path(args.persona), engine, store)
+    consult = Consultation(persona, Path(args.persona), engine, store, learner=getattr(args, "learner", None))
+    with contextlib.suppress(StoreError):  # the turns' WAVs, for review (a failing store is reported later)
+        store.set_meta(consult.session_id, "audio_dir", str(out_dir.resolve()))
     name = persona.identity.name
 
     def show(msg: Any) -> None:

@@ -57,7 +57,10 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None, timeout: fl
             info = json.loads(exc.read())
         except ValueError:
             info = {}
-        raise ServerError(info.get("message") or f"{url}: HTTP {exc.code}", info.get("error", str(exc.code))) from exc
+        message = info.get("message") or f"{url}: HTTP {exc.code}"
+        if exc.code == 401:  # this client has no login: the server must run the consultations openly
+            message += "; this client has no login: use a server started with `vpatient serve --open`"
+        raise ServerError(message, info.get("error", str(exc.code))) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ServerError(f"cannot reach the vpatient server at {url}: {exc}", "unreachable") from exc
 
@@ -75,9 +78,11 @@ class ServerClient:
         cases: list[dict[str, Any]] = _http("GET", f"{self.url}/api/cases")
         return cases
 
-    def start(self, case: str) -> str:
-        """A new consultation; its session id (ServerError with code 'busy' when the server is full)."""
-        sid: str = _http("POST", f"{self.url}/api/sessions", {"case": case})["session"]
+    def start(self, case: str, *, learner: str | None = None) -> str:
+        """A new consultation; its session id (ServerError with code 'busy' when the server is full).
+        `learner`: recorded only by a server started with --open."""
+        body = {"case": case, **({"learner": learner} if learner else {})}
+        sid: str = _http("POST", f"{self.url}/api/sessions", body)["session"]
         return sid
 
     def transcript(self, session: str) -> dict[str, Any]:

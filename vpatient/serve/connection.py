@@ -143,6 +143,7 @@ class Connection:
         self.speech = models.stt is not None
         self.voice = voice and self.speech
         self.ctx = SessionContext()
+        self.ctx.out_dir = hub.session_audio(live.id)  # the turns' WAVs, when the server keeps audio
         self.speaker = ClientSpeaker(self)
         persona = live.case.persona
         self.engine_stage = ServedEngineStage(self, live.consult, self.ctx, persona)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +88,25 @@ class LiveSession:
 
 
 class Hub:
-    def __init__(self, models: Models, store: Store, cases: dict[str, Case], *, max_sessions: int, grace_s: float):
+    def __init__(
+        self,
+        models: Models,
+        store: Store,
+        cases: dict[str, Case],
+        *,
+        max_sessions: int,
+        grace_s: float,
+        audio_dir: Path | None = None,
+        grade: bool = True,
+    ):
+        """`audio_dir`: keep each session's audio (learner and patient WAVs) in audio_dir/SESSION/, readable
+        by the server's user only. `grade`: grade a consultation with its scenario's rubric when it ends."""
         self.models = models
+        self.audio_dir = audio_dir
+        self.grade_on_end = grade
+        self.grading_errors: list[str] = []
+        self._grader: Any = None
+        self._grading = threading.Lock()
         self.store = store
         self.cases = cases
         self.max_sessions = max(1, max_sessions)
@@ -131,22 +149,33 @@ class Hub:
                 self._evict_idle()
 
     # ------------------------------------------------------------------ sessions
-    async def create(self, case_id: str) -> LiveSession:
+    async def create(self, case_id: str, *, learner: str | None = None) -> LiveSession:
         case = self.cases.get(case_id)
         if case is None:
             raise NotFound(f"no case {case_id!r}; GET /api/cases lists them")
         await self._reserve()
         try:
-            live = await asyncio.to_thread(self._new, case)
+            live = await asyncio.to_thread(self._new, case, learner)
             self.sessions[live.id] = live
             return live
         finally:
             self._release()
 
-    def _new(self, case: Case) -> LiveSession:
+    def _new(self, case: Case, learner: str | None = None) -> LiveSession:
         engine = self.models.build_engine(case.persona, session_id=None)
-        consult = Consultation(case.persona, case.path, engine, self.store)
+        consult = Consultation(case.persona, case.path, engine, self.store, learner=learner)
+        if self.audio_dir is not None:
+            self.store.set_meta(consult.session_id, "audio_dir", str(self.session_audio(consult.session_id)))
         return LiveSession(consult.session_id, case, consult, engine)
+
+    def session_audio(self, sid: str) -> Path | None:
+        """The folder of a session's audio files (created for the owner only), or None when not kept."""
+        if self.audio_dir is None or not sid.isalnum():
+            return None
+        from vpatient.files import private_dir
+
+        private_dir(self.audio_dir, what="audio folder")
+        return private_dir(self.audio_dir / sid, what="audio folder")
 
     async def get(self, sid: str) -> LiveSession:
         """The session in memory, or rebuilt from the store."""
@@ -190,6 +219,8 @@ class Hub:
             raise Gone(f"session {sid} is a consultation with {stored.persona!r}, a case this server does not offer")
         if stored.extra.get("persona_hash") != case.hash:
             raise Gone(f"the case {case.id} has changed since session {sid} began; start a new consultation")
+        if self.audio_dir is not None and "audio_dir" not in self.store.session(sid).meta:
+            self.store.set_meta(sid, "audio_dir", str(self.session_audio(sid)))
         engine = self.models.build_engine(case.persona, session_id=sid)
         scripted = getattr(engine, "scripted", engine)
         learner: str | None = None
@@ -214,6 +245,28 @@ class Hub:
         await asyncio.to_thread(live.consult.end)
         self.sessions.pop(live.id, None)
         live.close()
+        if self.grade_on_end:
+            await asyncio.to_thread(self._grade, live)
+
+    def grade_session(self, sid: str) -> Any:
+        """Grade a stored session with its scenario's rubric and store the grade (blocking: call it in a
+        worker thread). One SessionGrader per server keeps a grader per rubric, built once; a lock keeps
+        two consultations that end together from using it at once."""
+        with self._grading:
+            if self._grader is None:
+                from vpatient.grading.stored import SessionGrader
+
+                self._grader = SessionGrader(self.store, embedder=self.models.embedder)
+            return self._grader.grade_session(sid)
+
+    def _grade(self, live: LiveSession) -> None:
+        """Grade the finished consultation with its scenario's rubric and store the grade (pending review).
+        A failure is kept in `grading_errors` and never loses the consultation: grade it later with
+        `vpatient grade SESSION`."""
+        try:
+            self.grade_session(live.id)
+        except Exception as exc:
+            self.grading_errors.append(f"session {live.id}: {type(exc).__name__}: {exc}")
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -132,6 +132,7 @@ class SessionInfo:
     started_at: str
     ended_at: str | None
     turns: int
+    learner: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -146,6 +147,8 @@ class SessionRecord:
     persona_path: str
     status: str
     meta: dict[str, Any]
+    learner: str | None = None
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,9 @@ class Store:
         persona_path: str = "",
         engine: str = "scripted",
         meta: dict[str, Any] | None = None,
+        learner: str | None = None,
     ) -> str:
+        """`learner`: the user name of the student whose consultation this is (None: anonymous)."""
         sid = uuid.uuid4().hex[:12]
         with self._mapped("start a session"), self._write() as db, db.begin():
             db.add(
@@ -287,9 +292,18 @@ class Store:
                     status="active",
                     started_at=_now(),
                     meta=meta or {},
+                    learner=learner or None,
                 )
             )
         return sid
+
+    def set_meta(self, session_id: str, key: str, value: Any) -> None:
+        """Record one more fact about a session (e.g. the folder of its audio files)."""
+        with self._mapped("update a session"), self._write() as db, db.begin():
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise StoreError(f"no session {session_id!r}")
+            row.meta = {**(row.meta or {}), key: value}
 
     def add_turn(
         self,
@@ -381,7 +395,15 @@ class Store:
         """The session with this id or unique id prefix (as `transcript`)."""
         with self._mapped("read a session"), self._db() as db:
             row = self._find_session(db, session_id)
-            return SessionRecord(row.id, row.persona_id, row.persona_path, row.status, dict(row.meta or {}))
+            return SessionRecord(
+                row.id,
+                row.persona_id,
+                row.persona_path,
+                row.status,
+                dict(row.meta or {}),
+                row.learner,
+                row.started_at.isoformat(),
+            )
 
     def _find_session(self, db: Session, session_id: str) -> SessionRow:
         row = db.get(SessionRow, session_id)
@@ -430,6 +452,7 @@ class Store:
                 r.started_at.isoformat(),
                 r.ended_at.isoformat() if r.ended_at else None,
                 int(n or 0),
+                r.learner,
             )
             for r, n in rows
         ]
@@ -451,6 +474,7 @@ class Store:
                 "engine": row.engine,
                 "status": row.status,
                 "started_at": row.started_at.isoformat(),
+                **({"learner": row.learner} if row.learner else {}),
             },
         )
 

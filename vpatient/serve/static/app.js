@@ -9,6 +9,22 @@ const vp = (window.vp = { state: "listening", session: null, ws: null, emotion: 
 function setStatus(text) { $("status").textContent = text; }
 function showError(el, text) { $(el).textContent = text; $(el).hidden = !text; }
 
+// ------------------------------------------------------------------ who is here
+// Without `--open`, the server needs a login: the page sends the login's CSRF token with every POST.
+async function whoAmI() {
+  const res = await fetch("/api/me");
+  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.hash); return false; }
+  const me = await res.json();
+  vp.user = me.user;
+  vp.csrf = me.csrf_token;
+  const who = $("who");
+  if (who && me.user) {
+    who.hidden = false;
+    $("who-name").textContent = me.user.name;
+  }
+  return true;
+}
+
 // ------------------------------------------------------------------ cases and sessions
 async function loadCases() {
   const res = await fetch("/api/cases");
@@ -39,7 +55,7 @@ async function startSession() {
   try {
     const res = await fetch("/api/sessions", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...(vp.csrf ? { "X-CSRF-Token": vp.csrf } : {}) },
       body: JSON.stringify({ case: $("cases").value }),
     });
     const body = await res.json();
@@ -87,7 +103,7 @@ function connect() {
   ws.onclose = (ev) => {
     if (vp.ws !== ws) return;
     vp.ws = null;
-    if (vp.ended || ev.code === 4404 || ev.code === 4410 || ev.code === 4000) {
+    if (vp.ended || ev.code === 4404 || ev.code === 4410 || ev.code === 4000 || ev.code === 4401 || ev.code === 4403) {
       setStatus(vp.ended ? "consultation ended" : "disconnected");
       return;
     }
@@ -132,11 +148,15 @@ function onMessage(m) {
       if (m.code === "busy") setStatus("server busy, try again");
       setTimeout(() => showError("room-error", ""), 8000);
       break;
-    case "ended":
+    case "ended": {
       vp.ended = true;
       localStorage.removeItem("vpatient.session");
       setStatus("consultation ended");
+      const link = $("feedback-link");
+      link.href = `/app#/feedback/${encodeURIComponent(vp.session)}`;
+      link.hidden = false;
       break;
+    }
   }
 }
 
@@ -311,9 +331,11 @@ document.addEventListener("keyup", (e) => {
   if (e.code === "Space" && document.activeElement !== $("text") && !$("handsfree").checked) talk(false);
 });
 
-loadCases().then(() => {
+whoAmI().then((ok) => ok && loadCases().then(() => {
   const m = location.hash.match(/session=([0-9a-f]+)/);
   const saved = m ? m[1] : null;
+  const pick = location.hash.match(/case=([A-Za-z0-9_]+)/);
+  if (pick && caseById(pick[1])) { $("cases").value = pick[1]; showBrief(); }
   if (saved) enterRoom(saved);   // a reload (or a dropped connection) resumes the same consultation
-}).catch((e) => setStatus(`cannot reach the server: ${e}`));
+})).catch((e) => setStatus(`cannot reach the server: ${e}`));
 requestAnimationFrame(drawAvatar);
