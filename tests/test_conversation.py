@@ -244,3 +244,51 @@ def test_persona_file_errors_name_the_cover_story(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(FileProblemError, match="cover_story"):
         load_persona(path)
+
+
+def test_offers_and_proposals_get_a_yes_choices_and_wh_questions_do_not(chest: ScriptedEngine) -> None:
+    agree = chest.persona.small_talk.agree
+    assert chest.respond("Shall we meet again next week to go through the results?").text == agree
+    assert agree in chest.respond("One of the nurses can sit in with us too, if that's alright?").text
+    assert chest.respond("When your wife comes, would you like that I explain it again to both of you?").text == agree
+    assert chest.respond("Would you like to sit here, or would you rather stand?").text != agree
+    assert chest.respond("And what would you like me to help with today?").text != agree
+
+
+def test_learner_readings_of_say_backs_silences_and_quoted_words() -> None:
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    say_back = read_turn("So you've had the pain for two weeks and it's worse at night, is that right?")
+    assert say_back.has(Move.summary) and not say_back.questions
+    assert read_turn("So just so I've got it right, it started on Sunday?").has(Move.summary)
+    assert not read_turn("So you have chest pain, right?").has(Move.summary)  # too short to be a summary
+    silence = read_turn("I'm so sorry. Take as long as you need.")
+    assert silence.has(Move.invitation_to_talk) and not silence.has(Move.closing)
+    assert not read_turn("You said you're fine, but it sounds like you're carrying a lot.").has(Move.dismissal)
+    assert read_turn("Oh you're fine, stop worrying.").has(Move.dismissal)
+
+
+def test_plain_explanation_after_jargon_restores_trust(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(CHEST), embedder)
+    engine.affect.anger = 0.5
+    engine.respond("It's a narrowing of the arteries that feed your heart, which is why it hurts when you walk.")
+    assert engine.affect.anger < 0.5
+
+
+def test_the_matcher_reads_shared_rare_words_and_the_topic_just_discussed(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.loader import load_persona
+    from vpatient.persona.matching import Matcher
+
+    persona = load_persona(ROOT / "personas" / "abdominal_pain_diarrhoea.yaml")
+    matcher = Matcher(persona, embedder)
+    ids = [s.id for s in matcher.statements]
+    lexical = matcher.lexical("Did anyone else at the barbecue get poorly?")
+    assert ids[int(lexical.argmax())] != ids[0] and lexical.max() > 0
+    travel = matcher.match(["And does it travel anywhere, like round to your back?"])[0]
+    topics = {m.statement.topic for m in travel.matches}
+    assert "travel" not in topics and "radiation" in topics
+    # the topic just discussed weighs a little more
+    s = next(s for s in matcher.statements if s.asked_by)
+    plain = matcher.match([s.asked_by[0]])[0].scores[s.id]
+    recent = matcher.match([s.asked_by[0]], recent=[s.id])[0].scores[s.id]
+    assert recent == pytest.approx(plain + matcher.CONTINUITY, abs=1e-4)

@@ -18,7 +18,7 @@ SHIFTS: dict[str, dict[str, float]] = {
     "introduction": {"rapport": 0.05},
     "empathy": {"rapport": 0.15, "anxiety": -0.05, "distress": -0.08, "anger": -0.08},
     "invitation_to_talk": {"rapport": 0.1, "anxiety": -0.03},
-    "plain_explanation": {"rapport": 0.05, "anxiety": -0.05},
+    "plain_explanation": {"rapport": 0.05, "anxiety": -0.05, "anger": -0.1},
     "reassurance": {"anxiety": -0.08, "rapport": 0.03},
     "interpreter": {"rapport": 0.1, "anxiety": -0.05},
     "respect": {"rapport": 0.1},

@@ -156,7 +156,8 @@ _CLARIFY = re.compile(
     re.I,
 )
 _TALK_INVITE = re.compile(
-    r"\b(?:take your time|i'?m (?:here to|listening)|no rush|there'?s no rush|in your own time|"
+    r"\b(?:take your time|take (?:as long as|all the time) you need|"
+    r"i'?m (?:here to|listening)|no rush|there'?s no rush|in your own time|"
     r"tell me (?:more )?(?:about )?how (?:you'?re|you are|you'?ve been) (?:feeling|coping|doing)|"
     r"how (?:are|have) you (?:been )?(?:feeling|coping)(?: about| with)?|how (?:is|has) (?:this|that|it|all "
     r"this) (?:been )?(?:affecting|affected) you|(?:is there )?anything (?:else )?(?:on your mind|you'?d "
@@ -245,7 +246,7 @@ _CLOSING_EXTRA = re.compile(
     r"\b(?:next patient|that'?s (?:all|it) for (?:today|now)|we(?:'re| are) (?:done|finished)|"
     r"you(?:'re| are) free to go|off you go|have a (?:good|nice|lovely|safe) (?:day|evening|weekend|journey|trip)|"
     r"(?:hope|hoping) you (?:feel|get) better|feel better soon|get well soon|get home safe\w*|safe journey|"
-    r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find))|take (?:as long as|all the time) you need)\b",
+    r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find)))\b",
     re.I,
 )
 _DISMISS_EXTRA = re.compile(
@@ -394,6 +395,10 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
     cleaned = moves.clean(text)
     parts = [q for p in (acts.clauses(cleaned) if cleaned else []) for q in _split_list(p)]
     clauses = [Clause(p, _clause_moves(p, news_context=news_context)) for p in parts]
+    for c in clauses[:-1]:
+        said = re.escape(c.text.rstrip("?").strip())
+        if Move.permission in c.moves and re.search(said + r",?\s+or\b", cleaned, re.I):
+            c.moves = (c.moves - {Move.permission}) | {Move.question}  # "sit here, or would you rather stand?"
     meaningful = [c for c in clauses if Move.noise not in c.moves]
     all_moves: set[Move] = set().union(*(c.moves for c in meaningful)) if meaningful else {Move.noise}
     fragment = unintelligible and (not meaningful or len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("..."))
