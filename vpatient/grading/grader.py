@@ -204,9 +204,17 @@ class Grader:
             [t for ev in jargon_items for t in ev.terms],
             [t for ev in jargon_items for t in ev.ignore_terms],
         )
-        self.model: RubricModel | None = load_model(rubric.id) if learned else None
         self._active: list[str] = []
         self._model_warnings: list[str] = []
+        self.model: RubricModel | None = None
+        if learned:
+            try:
+                self.model = load_model(rubric.id)
+            except ValueError as exc:  # weights of another feature version: the rules decide until retrained
+                self._model_warnings.append(
+                    f"the learned weights of {rubric.id} are unusable ({exc}); every item graded by its rules only "
+                    "(retrain: scripts/train_grader.py)"
+                )
         if self.model is not None:
             for item in rubric.items():
                 m = self.model.items.get(item.id)
