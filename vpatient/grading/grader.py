@@ -377,6 +377,11 @@ class Grader:
                 t = tf.turns[int(k)]
                 reason = f"reads like the item's evidence in the assessors' examples (learned, p={float(p[k]):.2f})"
                 hits.append(Hit(t, 0, _turn_quote(rules.analysis, t), reason, similarity=float(p[k])))
+            # the evidence is the turn that shows the behaviour: where the item's own rules also matched some
+            # of these turns, those are cited (the met decision is the model's either way)
+            ruled = {h.turn for h in rules.raw[item_id].hits}
+            if any(h.turn in ruled for h in hits):
+                hits = [h for h in hits if h.turn in ruled]
             out[item_id] = hits
         return out
 
