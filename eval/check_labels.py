@@ -1,7 +1,8 @@
 """Validate the labelled development set and print per-item counts.
 
 Usage: python eval/check_labels.py
-Checks: every label file parses; every labelled id exists as a transcript; every
+Reads labels/<rubric>.json and every labels/<rubric>/*.json (the adjudicated batches).
+Checks: every label file parses; no id is labelled in two files; every labelled id exists as a transcript; every
 rubric item is present; labels are 0/1; evidence turns are in range, are learner
 turns, and are non-empty exactly when label == 1.
 """
@@ -11,7 +12,30 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PRIMOCK = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "primock57", "transcripts"))
+
+
+def _primock():
+    """shared/ sits beside the checkout (../shared), or beside the folder of worktrees (../../shared)."""
+    for up in (("..", ".."), ("..", "..", "..")):
+        path = os.path.normpath(os.path.join(HERE, *up, "shared", "data", "primock57", "transcripts"))
+        if os.path.isdir(path):
+            return path
+    return os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "primock57", "transcripts"))
+
+
+PRIMOCK = _primock()
+
+
+def dev_ids(rubric):
+    """The rubric's development ids in splits.yaml (the counts are printed for these only: held-out labels are
+    checked but not summarised), or None when there is no split file."""
+    path = os.path.join(HERE, "splits.yaml")
+    if not os.path.isfile(path):
+        return None
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        return set((yaml.safe_load(f) or {}).get(rubric, {}).get("dev", []))
 
 ITEMS = {
     "history_taking": "greets_and_introduces confirms_identity open_question onset_duration symptom_character "
@@ -41,7 +65,14 @@ def load_transcripts(dirs):
 def main():
     errors = []
     for rubric, items in ITEMS.items():
-        labels = json.load(open(os.path.join(HERE, "labels", f"{rubric}.json"), encoding="utf-8"))
+        files = [os.path.join(HERE, "labels", f"{rubric}.json")]
+        files += sorted(glob.glob(os.path.join(HERE, "labels", rubric, "*.json")))
+        labels = {}
+        for path in files:
+            for tid, per_item in json.load(open(path, encoding="utf-8")).items():
+                if tid in labels:
+                    errors.append(f"{rubric}: {tid} is labelled in two files (again in {os.path.basename(path)})")
+                labels[tid] = per_item
         transcripts = load_transcripts(TRANSCRIPT_DIRS[rubric])
         for tid, per_item in labels.items():
             if tid not in transcripts:
@@ -60,11 +91,13 @@ def main():
                         errors.append(f"{rubric}/{tid}/{item}: turn {i} is not a learner turn")
                 if not lab.get("note"):
                     errors.append(f"{rubric}/{tid}/{item}: missing note")
-        print(f"\n{rubric}: {len(labels)} transcripts")
+        dev = dev_ids(rubric)
+        shown = {k: v for k, v in labels.items() if dev is None or k in dev}
+        print(f"\n{rubric}: {len(labels)} transcripts in {len(files)} files; counts for the {len(shown)} dev ones")
         print(f"  {'item':34s} ones zeros")
         for item in items:
-            ones = sum(v[item]["label"] for v in labels.values() if item in v)
-            print(f"  {item:34s} {ones:4d} {len(labels) - ones:5d}")
+            ones = sum(v[item]["label"] for v in shown.values() if item in v)
+            print(f"  {item:34s} {ones:4d} {len(shown) - ones:5d}")
     if errors:
         print("\nERRORS:", *errors, sep="\n  ")
         sys.exit(1)

@@ -90,14 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or models_dir()) / f"{rubric.id}.json"
     model.save(out)
     print(f"wrote {out}")
-    head = f"{'item':34} {'policy':8} {'rules k':>8} {'cv k':>7} {'nested k':>9} {'nested AC1':>10}"
+    head = f"{'item':34} {'policy':8} {'features':9} {'rules k':>8} {'cv k':>7} {'nested k':>9} {'nested AC1':>10}"
     print(head)
 
     def k(d: dict[str, Any], key: str = "kappa") -> str:
         return "undef" if d.get(key) is None else f"{d[key]:.3f}"
 
     for r in reports:
-        print(f"{r.item:34} {r.policy:8} {k(r.rules):>8} {k(r.cv):>7} {k(r.nested):>9} {k(r.nested, 'ac1'):>10}")
+        feats = model.items[r.item].features if r.policy != "rules" else "-"
+        print(
+            f"{r.item:34} {r.policy:8} {feats:9} {k(r.rules):>8} {k(r.cv):>7} {k(r.nested):>9} {k(r.nested, 'ac1'):>10}"
+        )
+    print(
+        "The development estimate of what ships: the nested figure for learned/either items, the rules' figure "
+        "for rules items (rules written on this data: optimistic)."
+    )
     if args.report:
         args.report.write_text(
             json.dumps([r.__dict__ for r in reports], indent=1, default=float) + "\n", encoding="utf-8"

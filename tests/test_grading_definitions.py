@@ -259,3 +259,70 @@ def test_symptom_character_is_any_socrates_element_but_onset(question: str, embe
         embedder=embedder,
     )
     assert g.item("symptom_character").met
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Come in and grab a chair; I've switched my phone off so we won't be interrupted.",
+        "Let's use the family room down the corridor, it's quieter there.",
+        "Is your brother coming in with you, or would you like to wait for him?",
+        "Are you happy for your friend to stay while we talk?",
+    ],
+)
+def test_setting_up_is_seat_privacy_company_or_no_interruptions_before_the_news(opening: str, embedder) -> None:  # type: ignore[no-untyped-def]
+    g = grade(
+        "breaking_bad_news",
+        ("learner", opening),
+        ("patient", "OK."),
+        ("learner", "I'm afraid the results are not good. The biopsy shows it is cancer."),
+        embedder=embedder,
+    )
+    assert g.item("setting_up").met
+    assert [e.turn for e in g.item("setting_up").evidence] == [0]
+    courtesy = grade(
+        "breaking_bad_news",
+        ("learner", "Hello, it's Dr Lewis. I'm afraid the results are not good: the biopsy shows cancer."),
+        ("patient", "Oh."),
+        embedder=embedder,
+    )
+    assert not courtesy.item("setting_up").met
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Some people like all the detail and others just the headlines; which would you prefer?",
+        "Do you want me to give you the result straight away?",
+        "How would you like me to go through this?",
+    ],
+)
+def test_invitation_is_asking_how_much_or_asking_permission(question: str, embedder) -> None:  # type: ignore[no-untyped-def]
+    g = grade(
+        "breaking_bad_news",
+        ("learner", question),
+        ("patient", "Just tell me."),
+        ("learner", "I'm afraid the results are not good. The biopsy shows it is cancer."),
+        embedder=embedder,
+    )
+    assert g.item("invitation").met and g.item("invitation").evidence[0].turn == 0
+
+
+def test_an_evaded_is_it_cancer_is_not_the_diagnosis_in_plain_words(embedder) -> None:  # type: ignore[no-untyped-def]
+    evaded = grade(
+        "breaking_bad_news",
+        ("learner", "I'm afraid the scan shows a tumour in your bowel."),
+        ("patient", "Is it cancer?"),
+        ("learner", "That's a question for the surgeons, they'll explain everything."),
+        ("patient", "Right."),
+        embedder=embedder,
+    )
+    assert not evaded.item("knowledge_plain_language").met
+    answered = grade(
+        "breaking_bad_news",
+        ("learner", "I'm afraid the scan shows a tumour in your bowel."),
+        ("patient", "Is it cancer?"),
+        ("learner", "Yes, it is a cancer."),
+        embedder=embedder,
+    )
+    assert answered.item("knowledge_plain_language").met

@@ -8,6 +8,7 @@ from vpatient.grading.analysis import Analysis
 from vpatient.grading.detectors import (
     acknowledges_belief,
     belief_question,
+    delivers_diagnosis,
     greeting_and_introduction,
     jargon_unexplained,
     new_symptom_question,
@@ -205,6 +206,11 @@ def test_plain_explanation_needs_no_unexplained_jargon() -> None:
         ("I assume you'll be fasting, since you're Muslim.", True),
         ("In your culture, people don't talk about mental health.", True),
         ("You all eat so much rice, that's the reason.", True),
+        ("Everybody from Nigeria expects an injection.", True),
+        ("Like most Sikhs, you'll want to keep your turban on.", True),
+        ("I guess in the Somali community you don't really see doctors much.", True),
+        ("In England people usually wait a few days before antibiotics.", False),
+        ("Some Witnesses accept some blood fractions and others do not; what would you accept?", False),
         ("Will you be fasting during Ramadan this year?", False),
         ("In your culture, what do people call this illness?", False),
         ("Your white cells are a little low.", False),
@@ -266,3 +272,43 @@ def test_belief_question_own_remedies_and_follow_ups() -> None:
 )
 def test_safety_netting_includes_when_to_get_in_touch(text: str, nets: bool) -> None:
     assert moves.safety_netting(text) is nets
+
+
+def test_a_diagnosis_the_learner_will_not_confirm_was_not_delivered() -> None:
+    """knowledge_plain_language: naming it once and then evading the patient's 'is it cancer?' is not
+    delivering the diagnosis clearly; confirming it, or saying it plainly later, is."""
+    evaded = conv(
+        "The scan shows a tumour in the pancreas.",
+        "Is it cancer, then?",
+        "The specialists will go through all of that with you next week.",
+        "Right.",
+    )
+    assert plain_diagnosis(evaded, EV) and delivers_diagnosis(evaded, EV) == []
+    confirmed = conv("The scan shows a tumour in the pancreas.", "Is it cancer, then?", "Yes, I'm afraid it is.")
+    assert [h.turn for h in delivers_diagnosis(confirmed, EV)] == [0]
+    named_later = conv(
+        "The scan shows a tumour.",
+        "Is it cancer?",
+        "Let's wait for the team.",
+        "Please, I need to know.",
+        "It is a cancer, yes.",
+    )
+    assert [h.turn for h in delivers_diagnosis(named_later, EV)] == [4]
+    jargon_answer = conv("It's a tumour.", "Are you saying I've got cancer?", "It's a malignant neoplasm.")
+    assert delivers_diagnosis(jargon_answer, EV) == []
+    death = conv("I'm so sorry. Your husband died a few minutes ago.")
+    assert delivers_diagnosis(death, EV)
+
+
+def test_accepting_a_practice_the_patient_mentioned_is_acknowledging_it() -> None:
+    """acknowledges_without_dismissing: accepting a belief or practice the patient has just described
+    ('that's fine to carry on', 'no problem') counts, in any words; accepting nothing does not."""
+    for reply in (
+        "The turmeric milk is no problem at all, and the tablets can go alongside it.",
+        "That's a good point, and it's fine to keep praying the way you do.",
+        "It helps me to understand how you see it.",
+    ):
+        a = conv("Have you tried anything at home?", "My grandmother taught me turmeric milk and prayer.", reply)
+        assert [h.turn for h in acknowledges_belief(a, EV)] == [2], reply
+    no_belief = conv("Any allergies?", "No, none.", "That's fine.")
+    assert acknowledges_belief(no_belief, EV) == []

@@ -126,3 +126,44 @@ def test_training_reads_only_the_ids_it_is_given(tmp_path: Path) -> None:
     f = tmp_path / "l.json"
     f.write_text(json.dumps({"a": {"x": {"label": 1, "turns": [0]}}, "b": {"x": {"label": 0, "turns": []}}}))
     assert mod._labels([f], {"a"}) == {"a": {"x": {"label": 1, "turns": [0]}}}
+
+
+def test_item_features_are_the_named_few_not_the_raw_embedding(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Feature version 3: a learned item sees how close a turn is to its examples and counter-examples, its rules
+    and the structure of the talk; the turn's 384 embedding dimensions (which can memorise the development
+    transcripts' wording) only when nested cross-validation chose them for that item."""
+    from vpatient.grading.learned import EMBEDDING_DIM, FEATURE_VERSION, feature_names, select
+
+    rubric = load_rubric("breaking_bad_news")
+    g = Grader(rubric, embedder=embedder, learned=False)
+    rules = g.rule_matches(_transcript(BBN))
+    tf = g.turn_features(rules)
+    names = feature_names([e.id for e in rubric.events])
+    assert FEATURE_VERSION == 3 and len(names) < 30
+    for item in rubric.items():
+        x = g.item_features(rules, tf, item.id)
+        assert x.shape == (len(tf.turns), len(names) + EMBEDDING_DIM), item.id
+        assert select(x, "compact").shape == (len(tf.turns), len(names))
+    x = select(g.item_features(rules, tf, "acknowledges_emotion"), "compact")
+    row = {t: dict(zip(names, x[k], strict=True)) for k, t in enumerate(tf.turns)}
+    # 'I can see this is a real shock' is nearer the item's examples than the referral is
+    assert row[4]["example"] > row[6]["example"]
+    assert row[4]["rule_hit"] == 1.0 and row[0]["rule_hit"] == 0.0
+
+
+def test_every_shipped_model_uses_the_current_features_and_says_how_it_was_chosen() -> None:
+    from vpatient.grading.learned import EMBEDDING_DIM, FEATURE_VERSION, feature_names
+
+    for rid in ("breaking_bad_news", "cultural_competence", "history_taking"):
+        model = load_model(rid)
+        assert model is not None, rid
+        rubric = load_rubric(rid)
+        width = len(feature_names([e.id for e in rubric.events]))
+        for item_id, m in model.items.items():
+            assert {"rules", "cv", "nested_cv"} <= set(m.cv), (rid, item_id)
+            if m.policy != "rules":
+                extra = EMBEDDING_DIM if m.features == "embedding" else 0
+                assert m.weights is not None and m.weights.shape == (width + extra,), (rid, item_id)
+                # kept only when the honest (nested) estimate beats the rules
+                assert m.cv["nested_cv"]["kappa"] > (m.cv["rules"]["kappa"] or -1.0), (rid, item_id)
+    assert FEATURE_VERSION == 3

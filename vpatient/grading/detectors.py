@@ -146,6 +146,23 @@ def plain_diagnosis(an: Analysis, ev: Evidence) -> list[Hit]:
     return hits
 
 
+def delivers_diagnosis(an: Analysis, ev: Evidence) -> list[Hit]:
+    """The diagnosis named plainly (plain_diagnosis), unless the patient then had to ask outright whether it is
+    that illness ('Is it cancer, doctor?') and the learner's next turn neither said yes or no nor named it:
+    a naming that the learner will not confirm did not deliver the diagnosis clearly (the patient deducing it
+    does not count). A later plain naming still counts."""
+    hits = plain_diagnosis(an, ev)
+    for t in range(len(an)):
+        asked = diagnoses.asks_whether_diagnosis(an.texts[t]) if an.roles[t] == "patient" else None
+        if not asked:
+            continue
+        reply = next((u for u in range(t + 1, len(an)) if an.roles[u] == "learner" and an.texts[u].strip()), None)
+        if reply is None or diagnoses.answers_outright(an.texts[reply], asked):
+            continue
+        hits = [h for h in hits if h.turn > reply]
+    return hits
+
+
 def plain_explanation(an: Analysis, ev: Evidence) -> list[Hit]:
     hits: list[Hit] = []
     for t in an.speaker_turns(Speaker.learner):
@@ -168,7 +185,18 @@ _WEAK_ACK = re.compile(
     r"interesting|important|helpful|useful|good to know)|'?s fair enough)|"
     r"i(?:'m| am) glad you (?:told|mentioned|said|raised)|(?:thank you|thanks) for (?:telling|sharing|"
     r"explaining|"
-    r"raising|letting))\b",
+    r"raising|letting)|"
+    # accepting what the patient does or believes: 'that's fine to carry on', 'no problem', 'good point'
+    r"(?:is|are|that'?s|that is|it'?s|it is) (?:absolutely |completely |perfectly |totally )?(?:fine|ok|okay|no "
+    r"problem|not a problem|(?:a )?(?:very |really )?good (?:point|question|idea|thing))|"
+    r"no problem (?:at all|with (?:that|it|them))|"
+    r"(?:fine|ok|okay|safe|good) to (?:carry on|keep|continue|use|take|have|drink|eat)|"
+    r"keep (?:on )?(?:doing|using|taking|drinking|praying|going with) (?:what|that|those|it|them|your)|"
+    r"(?:good|great|glad) (?:that|you) (?:you )?(?:told|mention|say|said|brought|asked|raised)|"
+    r"(?:it )?helps me (?:to )?(?:know|understand|see)|(?:i|we) (?:can )?(?:hear|see) (?:what you|where you|"
+    r"why you|that you)|it sounds like you|(?:is|are|must be) (?:really |very |so )?(?:important|precious|"
+    r"meaningful) (?:to|for) you|(?:matters?|means a lot) to you|you(?:'re| are) (?:quite |absolutely )?right"
+    r")\b",
     re.I,
 )
 
@@ -246,6 +274,7 @@ DETECTORS: dict[Detector, Callable[[Analysis, Evidence], list[Hit]]] = {
     Detector.new_symptom_question: new_symptom_question,
     Detector.jargon_unexplained: jargon_unexplained,
     Detector.plain_diagnosis: plain_diagnosis,
+    Detector.delivers_diagnosis: delivers_diagnosis,
     Detector.plain_explanation: plain_explanation,
     Detector.acknowledges_belief: acknowledges_belief,
     Detector.safety_net: safety_net,

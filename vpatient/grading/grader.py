@@ -204,9 +204,17 @@ class Grader:
             [t for ev in jargon_items for t in ev.terms],
             [t for ev in jargon_items for t in ev.ignore_terms],
         )
-        self.model: RubricModel | None = load_model(rubric.id) if learned else None
         self._active: list[str] = []
         self._model_warnings: list[str] = []
+        self.model: RubricModel | None = None
+        if learned:
+            try:
+                self.model = load_model(rubric.id)
+            except ValueError as exc:  # weights of another feature version: the rules decide until retrained
+                self._model_warnings.append(
+                    f"the learned weights of {rubric.id} are unusable ({exc}); every item graded by its rules only "
+                    "(retrain: scripts/train_grader.py)"
+                )
         if self.model is not None:
             for item in rubric.items():
                 m = self.model.items.get(item.id)
@@ -369,6 +377,11 @@ class Grader:
                 t = tf.turns[int(k)]
                 reason = f"reads like the item's evidence in the assessors' examples (learned, p={float(p[k]):.2f})"
                 hits.append(Hit(t, 0, _turn_quote(rules.analysis, t), reason, similarity=float(p[k])))
+            # the evidence is the turn that shows the behaviour: where the item's own rules also matched some
+            # of these turns, those are cited (the met decision is the model's either way)
+            ruled = {h.turn for h in rules.raw[item_id].hits}
+            if any(h.turn in ruled for h in hits):
+                hits = [h for h in hits if h.turn in ruled]
             out[item_id] = hits
         return out
 

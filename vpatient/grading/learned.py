@@ -1,6 +1,10 @@
-"""Turn-level learned evidence: a small logistic regression per item over a learner turn's meaning (MiniLM),
-what the patient had just said, and a few structural features (question or not, position in the consultation,
-before/after the rubric's events, whether the item's rules or examples match the turn).
+"""Turn-level learned evidence: a small logistic regression per item over a handful of features of a learner
+turn: how close it is in meaning (MiniLM) to the item's examples and counter-examples, how close what the
+patient had just said is to them, whether the item's rules match the turn, and the structure of the talk
+(question or not, position in the consultation, before/after the rubric's events, what the patient had just
+said). The turn's raw embedding is not a feature (feature version 3): with a few dozen development transcripts,
+384 free weights learned the development transcripts' wording instead of the item (dev/held-out gap), while
+these features say what the item's definition and examples say and little else.
 
 The weights are package data (vpatient/data/grader/<rubric>.json) written by `scripts/train_grader.py`
 from the development split only; each item records how it is decided (its `policy`):
@@ -28,7 +32,9 @@ from vpatient.grading.analysis import Analysis
 from vpatient.grading.schema import Item, Speaker
 from vpatient.language import moves
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
+TURN_FEATURES_VERSION = 2
+"""The version of TurnFeatures (the item-independent part, cached by training); unchanged by version 3."""
 MAX_WORDS = 160
 """A turn is cut to this many words before embedding (MiniLM reads about 200)."""
 
@@ -125,15 +131,30 @@ def transcript_features(an: Analysis, encode: Encode, events: dict[str, int | No
     return TurnFeatures(turns, tv, cv, np.asarray(rows, dtype=np.float32))
 
 
+EMBEDDING_DIM = 384
+FEATURE_SETS = ("compact", "embedding")
+"""compact: the named features only; embedding: the named features and the turn's embedding."""
+
+ITEM_FEATURES = ("rule_hit", "rules_met", "example", "counter_example", "example_margin", "patient_example")
+"""The item-specific features, after the structure ones (structure_names)."""
+
+
+def feature_names(events: Sequence[str]) -> list[str]:
+    """The names of an item's feature columns, in order."""
+    return [*structure_names(events), *ITEM_FEATURES]
+
+
 def item_features(
     tf: TurnFeatures,
     rule_turns: set[int],
     example_vectors: np.ndarray | None,
     counter_vectors: np.ndarray | None,
 ) -> np.ndarray:
-    """The feature matrix of one item: the turn's meaning, structure, and the item's own rules and examples
-    (rule hit in this turn, rules met anywhere, nearest example and counter-example to the turn, nearest
-    example to what the patient had just said)."""
+    """The feature matrix of one item: first the named features (feature_names: the turn's structure, and the
+    item's own rules and examples: rule hit in this turn, rules met anywhere, nearest example and
+    counter-example to the turn and their difference, nearest example to what the patient had just said), then
+    the turn's embedding (EMBEDDING_DIM columns), which only an item whose model uses the "embedding" feature
+    set reads."""
     n = len(tf.turns)
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
@@ -142,8 +163,16 @@ def item_features(
     zero = np.zeros((n, 1), np.float32)
     ex = (tf.turn_vectors @ example_vectors.T).max(axis=1, keepdims=True) if example_vectors is not None else zero
     cx = (tf.turn_vectors @ counter_vectors.T).max(axis=1, keepdims=True) if counter_vectors is not None else zero
+    margin = ex - cx if example_vectors is not None and counter_vectors is not None else zero
     px = (tf.context_vectors @ example_vectors.T).max(axis=1, keepdims=True) if example_vectors is not None else zero
-    return np.hstack([tf.turn_vectors, tf.structure, hit, met, ex, cx, px]).astype(np.float32)
+    return np.hstack([tf.structure, hit, met, ex, cx, margin, px, tf.turn_vectors]).astype(np.float32)
+
+
+def select(x: np.ndarray, features: str) -> np.ndarray:
+    """The columns of an item feature matrix that a feature set reads."""
+    if features == "compact" and x.ndim == 2 and x.shape[1] > EMBEDDING_DIM:
+        return x[:, : x.shape[1] - EMBEDDING_DIM]
+    return x
 
 
 @dataclass
@@ -157,10 +186,12 @@ class ItemModel:
     scale: np.ndarray | None = None
     item_hash: str = ""
     cv: dict[str, Any] = field(default_factory=dict)
+    features: str = "compact"
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         if self.weights is None or self.mean is None or self.scale is None or x.shape[0] == 0:
             return np.zeros(x.shape[0])
+        x = select(x, self.features)
         if x.shape[1] != self.weights.shape[0]:
             raise ValueError(f"{self.item}: {x.shape[1]} features, the model has {self.weights.shape[0]}")
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
@@ -170,6 +201,7 @@ class ItemModel:
         out: dict[str, Any] = {"policy": self.policy, "item_hash": self.item_hash, "cv": self.cv}
         if self.policy != "rules" and self.weights is not None and self.mean is not None and self.scale is not None:
             out.update(
+                features=self.features,
                 threshold=round(self.threshold, 4),
                 bias=float(np.float32(self.bias)),
                 weights=[float(f"{w:.5g}") for w in self.weights],
@@ -186,6 +218,9 @@ class ItemModel:
         policy = d.get("policy", "rules")
         if policy not in POLICIES:
             raise ValueError(f"{item}: unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+        features = d.get("features", "compact")
+        if features not in FEATURE_SETS:
+            raise ValueError(f"{item}: unknown feature set {features!r}; use one of {', '.join(FEATURE_SETS)}")
         return cls(
             item=item,
             policy=policy,
@@ -196,6 +231,7 @@ class ItemModel:
             scale=arr("scale"),
             item_hash=d.get("item_hash", ""),
             cv=d.get("cv", {}),
+            features=features,
         )
 
 

@@ -65,6 +65,10 @@ class Detector(StrEnum):
     """Medical jargon used without being explained (in that turn or the learner's next one)."""
     plain_diagnosis = "plain_diagnosis"
     """The news/diagnosis named in plain words (cancer, tumour, spread...) in a statement."""
+    delivers_diagnosis = "delivers_diagnosis"
+    """The diagnosis named plainly (as plain_diagnosis) and not left unconfirmed: when the patient then asks
+    outright whether it is that illness ('Is it cancer?') and the learner's answer neither confirms nor names
+    it, the earlier naming did not deliver it clearly."""
     plain_explanation = "plain_explanation"
     """An explanation of the medical view with no unexplained jargon in that turn."""
     safety_net = "safety_net"

@@ -23,11 +23,20 @@ import numpy as np
 
 from vpatient.grading.agreement import cohen_kappa, gwet_ac1
 from vpatient.grading.grader import Grader
-from vpatient.grading.learned import FEATURE_VERSION, ItemModel, RubricModel, fit_logistic, item_hash
+from vpatient.grading.learned import (
+    TURN_FEATURES_VERSION,
+    ItemModel,
+    RubricModel,
+    fit_logistic,
+    item_hash,
+    select,
+)
 from vpatient.grading.schema import Rubric
 from vpatient.transcript import Transcript
 
-L2_GRID = (30.0, 150.0)
+L2_GRIDS: dict[str, tuple[float, ...]] = {"compact": (1.0, 10.0, 100.0), "embedding": (30.0, 150.0)}
+"""Per feature set, the regularisation tried (on standardised features): strong for the ~20 named features,
+stronger for the ~400 with the turn's embedding."""
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
 FOLDS = 5
 MARGIN = 0.03
@@ -56,6 +65,24 @@ class ItemReport:
     cv: dict[str, Any]
     nested: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    predictions: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per transcript: the human label, the rules' verdict and the nested cross-validated verdict."""
+
+
+def _code_key() -> str:
+    """The source of the rules (detectors, matching, the language modules): a change to it invalidates the
+    cached rule matches as a change to the rubric does."""
+    import vpatient
+
+    root = Path(vpatient.__file__).parent
+    rules = ("analysis", "detectors", "grader", "jargon", "matching", "rubric", "schema")
+    files = sorted([*(root / "language").glob("*.py"), *(root / "grading" / f"{n}.py" for n in rules)])
+    files.append(root / "patterns.py")
+    h = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def prepare(
@@ -69,11 +96,11 @@ def prepare(
     (a folder) keyed by the rubric's content and the transcript's text, so a re-run only redoes the fitting."""
     out: list[Example] = []
     items = [i.id for i in grader.rubric.items()]
-    rubric_key = hashlib.sha256(grader.rubric.model_dump_json().encode()).hexdigest()[:12]
+    rubric_key = hashlib.sha256((grader.rubric.model_dump_json() + _code_key()).encode()).hexdigest()[:12]
     for tid in ids:
         t = transcripts[tid]
         key = hashlib.sha256(
-            (rubric_key + str(FEATURE_VERSION) + json.dumps(t.to_json(), sort_keys=True)).encode()
+            (rubric_key + str(TURN_FEATURES_VERSION) + json.dumps(t.to_json(), sort_keys=True)).encode()
         ).hexdigest()[:20]
         path = cache / f"{key}.pkl" if cache else None
         if path is not None and path.is_file():
@@ -99,7 +126,7 @@ def prepare(
     return out
 
 
-def _training_set(exs: Sequence[Example], item: str) -> tuple[np.ndarray, np.ndarray]:
+def _training_set(exs: Sequence[Example], item: str, features: str = "compact") -> tuple[np.ndarray, np.ndarray]:
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     for e in exs:
@@ -108,24 +135,24 @@ def _training_set(exs: Sequence[Example], item: str) -> tuple[np.ndarray, np.nda
         if e.label[item] == 1:
             keep = [k for k, t in enumerate(e.turns) if t in set(e.evidence[item])]
             if keep:
-                xs.append(e.x[item][keep])
+                xs.append(select(e.x[item], features)[keep])
                 ys.append(np.ones(len(keep)))
         else:
-            xs.append(e.x[item])
+            xs.append(select(e.x[item], features))
             ys.append(np.zeros(len(e.turns)))
     if not xs:
         return np.zeros((0, 0)), np.zeros(0)
     return np.vstack(xs).astype(np.float64), np.concatenate(ys)
 
 
-def _fit(exs: Sequence[Example], item: str, l2: float) -> ItemModel | None:
-    x, y = _training_set(exs, item)
+def _fit(exs: Sequence[Example], item: str, l2: float, features: str = "compact") -> ItemModel | None:
+    x, y = _training_set(exs, item, features)
     if len(y) == 0 or y.min() == y.max():
         return None
     pos = y.sum()
     weight = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * (len(y) - pos)))
     w, b, mean, scale = fit_logistic(x, y, l2, weight)
-    return ItemModel(item=item, policy="learned", weights=w, bias=b, mean=mean, scale=scale)
+    return ItemModel(item=item, policy="learned", weights=w, bias=b, mean=mean, scale=scale, features=features)
 
 
 def _score(model: ItemModel | None, e: Example, item: str) -> float:
@@ -140,12 +167,12 @@ def folds_of(ids: Sequence[str], k: int = FOLDS) -> list[int]:
     return [order.index(i) % k for i in ids]
 
 
-def _oof_scores(exs: Sequence[Example], item: str, l2: float, k: int = FOLDS) -> np.ndarray:
+def _oof_scores(exs: Sequence[Example], item: str, l2: float, k: int = FOLDS, features: str = "compact") -> np.ndarray:
     fold = folds_of([e.id for e in exs], k)
     scores = np.zeros(len(exs))
     for f in range(k):
         train = [e for e, g in zip(exs, fold, strict=True) if g != f]
-        model = _fit(train, item, l2)
+        model = _fit(train, item, l2, features)
         for j, (e, g) in enumerate(zip(exs, fold, strict=True)):
             if g == f:
                 scores[j] = _score(model, e, item)
@@ -178,6 +205,7 @@ class Choice:
     l2: float
     threshold: float
     kappa: float
+    features: str = "compact"
 
 
 def _decide(policy: str, rule: bool | int, score: float, thr: float) -> int:
@@ -198,17 +226,18 @@ def choose(exs: Sequence[Example], item: str, k: int = FOLDS) -> Choice:
     if len(set(h)) < 2:
         return best
     top = best
-    for l2 in L2_GRID:
-        scores = _oof_scores(exs, item, l2, k)
-        for policy in ("learned", "either"):
-            ks = [
-                _kappa(h, [_decide(policy, r, s, thr) for r, s in zip(rules, scores, strict=True)])
-                for thr in THRESHOLDS
-            ]
-            smooth = [float(np.mean(ks[max(0, i - 1) : i + 2])) for i in range(len(ks))]
-            i = int(np.argmax(smooth))
-            if smooth[i] > top.kappa + (MARGIN if top.policy == "rules" else 0.0):
-                top = Choice(policy, l2, THRESHOLDS[i], smooth[i])
+    for features, grid in L2_GRIDS.items():
+        for l2 in grid:
+            scores = _oof_scores(exs, item, l2, k, features)
+            for policy in ("learned", "either"):
+                ks = [
+                    _kappa(h, [_decide(policy, r, s, thr) for r, s in zip(rules, scores, strict=True)])
+                    for thr in THRESHOLDS
+                ]
+                smooth = [float(np.mean(ks[max(0, i - 1) : i + 2])) for i in range(len(ks))]
+                i = int(np.argmax(smooth))
+                if smooth[i] > top.kappa + (MARGIN if top.policy == "rules" else 0.0):
+                    top = Choice(policy, l2, THRESHOLDS[i], smooth[i], features)
     return top
 
 
@@ -222,14 +251,14 @@ def train_item(exs: Sequence[Example], item: str, nested: bool = True) -> tuple[
         model = ItemModel(item=item, policy="rules")
         cv_pred = rules
     else:
-        fitted = _fit(mine, item, c.l2)
+        fitted = _fit(mine, item, c.l2, c.features)
         if fitted is None:
             model, cv_pred = ItemModel(item=item, policy="rules"), rules
             notes.append("no positive or no negative turns: rules only")
         else:
             model = fitted
             model.policy, model.threshold = c.policy, c.threshold
-            scores = _oof_scores(mine, item, c.l2)
+            scores = _oof_scores(mine, item, c.l2, features=c.features)
             cv_pred = [_decide(c.policy, r, s, c.threshold) for r, s in zip(rules, scores, strict=True)]
     nested_pred = list(rules)
     if nested and len(set(h)) > 1:
@@ -237,14 +266,14 @@ def train_item(exs: Sequence[Example], item: str, nested: bool = True) -> tuple[
         for f in range(FOLDS):
             train = [e for e, g in zip(mine, fold, strict=True) if g != f]
             inner = choose(train, item, k=FOLDS - 1)
-            m = _fit(train, item, inner.l2) if inner.policy != "rules" else None
+            m = _fit(train, item, inner.l2, inner.features) if inner.policy != "rules" else None
             for j, (e, g) in enumerate(zip(mine, fold, strict=True)):
                 if g == f:
                     s = _score(m, e, item)
                     nested_pred[j] = _decide(inner.policy, e.rule_met[item], s, inner.threshold)
     if model.policy != "rules" and nested and len(set(h)) > 1:
         gain = _kappa(h, nested_pred) - _kappa(h, rules)
-        if gain <= 0:  # the honest (nested) estimate does not beat the rules: keep the rules
+        if gain < MARGIN:  # the honest (nested) estimate does not beat the rules clearly: keep the rules
             notes.append(f"learned {model.policy} dropped: nested kappa does not beat the rules ({gain:+.3f})")
             model = ItemModel(item=item, policy="rules")
     report = ItemReport(
@@ -256,8 +285,17 @@ def train_item(exs: Sequence[Example], item: str, nested: bool = True) -> tuple[
         cv=figures(h, cv_pred),
         nested=figures(h, nested_pred),
         notes=notes,
+        predictions={
+            e.id: {"human": a, "rules": b, "nested": c} for e, a, b, c in zip(mine, h, rules, nested_pred, strict=True)
+        },
     )
-    model.cv = {"rules": report.rules, "cv": report.cv, "nested_cv": report.nested, "l2": c.l2}
+    model.cv = {
+        "rules": report.rules,
+        "cv": report.cv,
+        "nested_cv": report.nested,
+        "l2": c.l2,
+        "features": c.features,
+    }
     return model, report
 
 
