@@ -265,3 +265,22 @@ def test_the_judge_is_asked_only_about_borderline_items(embedder: Any, tmp_path:
     g = Grader(rubric, embedder=embedder, judge=judge).grade(transcript(rows))
     assert judge.asked == ["ice"]
     assert g.item("ice").met and g.item("ice").judged_by == "fake-judge" and g.item("ice").evidence[0].turn == 0
+
+
+def test_a_reviewer_rescore_adds_up_like_the_grader(bbn: Grader) -> None:
+    """Overrides (vpatient.serve.review.rescore) and the grader share one rule for totals: rescoring an
+    untouched grade changes nothing, and flipping an item moves the totals as grading it so would."""
+    from vpatient.serve.review import item_score, rescore
+
+    data = bbn.grade(transcript(BBN)).to_json()
+    again = json.loads(json.dumps(data))
+    for s in again["sections"]:
+        s["score"] = s["percent"] = -1.0
+    again["percent"], again["score"], again["passed"] = -1.0, -1.0, not data["passed"]
+    rescore(again)
+    assert [s["score"] for s in again["sections"]] == [s["score"] for s in data["sections"]]
+    assert (again["percent"], again["score"], again["passed"]) == (data["percent"], data["score"], data["passed"])
+    item = next(i for i in again["items"] if i["kind"] == "behaviour" and not i["met"])
+    item["met"], item["score"] = True, item_score(item, True, item["max"])
+    rescore(again)
+    assert again["score"] == data["score"] + item["max"]

@@ -23,6 +23,7 @@ from vpatient.grading.learned import (
 from vpatient.grading.matching import CompiledEvidence, Matches, find
 from vpatient.grading.metrics import Metrics, compute
 from vpatient.grading.schema import Detector, Evidence, Item, Kind, Rubric, Speaker
+from vpatient.grading.totals import section_total, weighted_percent
 from vpatient.transcript import Transcript
 
 MAX_EVIDENCE = 3
@@ -451,22 +452,13 @@ class Grader:
 
     def _total(self, transcript: Transcript, items: list[ItemGrade], warnings: list[str], metrics: Metrics) -> Grade:
         sections: list[SectionGrade] = []
-        weighted = 0.0
-        weights = 0.0
         for section in self.rubric.sections:
             mine = [i for i in items if i.section == section.id]
-            earned = sum(i.score for i in mine if i.score > 0)
-            deducted = -sum(i.score for i in mine if i.score < 0)
-            score = max(0.0, earned - deducted)
-            top = sum(i.max for i in mine)
-            percent = round(score / top * 100, 1) if top > 0 else None
+            t = section_total([i.score for i in mine], [i.max for i in mine])
             sections.append(
-                SectionGrade(section.id, section.title, section.weight, score, top, percent, earned, deducted)
+                SectionGrade(section.id, section.title, section.weight, t.score, t.top, t.percent, t.earned, t.deducted)
             )
-            if percent is not None:
-                weighted += section.weight * percent
-                weights += section.weight
-        percent = round(weighted / weights, 1) if weights else 0.0
+        percent = weighted_percent([(s.weight, s.percent) for s in sections])
         return Grade(
             rubric=self.rubric.id,
             transcript=transcript.id,

@@ -10,6 +10,7 @@ from typing import Any
 
 from vpatient.errors import VPatientError
 from vpatient.grading.schema import Rubric
+from vpatient.grading.totals import section_total, weighted_percent
 from vpatient.store import GradeRecord
 from vpatient.store.audit import AuditEntry
 
@@ -51,19 +52,12 @@ def rescore(grade: dict[str, Any]) -> None:
         grade["score"] = max(0.0, score)
         grade["percent"] = round(grade["score"] / top * 100, 1) if top else 0.0
     else:
-        weighted = weights = 0.0
         for s in sections:
             mine = [i for i in grade["items"] if i.get("section") == s["id"]]
-            earned = sum(float(i["score"]) for i in mine if float(i["score"]) > 0)
-            deducted = -sum(float(i["score"]) for i in mine if float(i["score"]) < 0)
-            s["earned"], s["deducted"] = earned, deducted
-            s["score"] = max(0.0, earned - deducted)
-            s["percent"] = round(s["score"] / s["max"] * 100, 1) if s["max"] > 0 else None
-            if s["percent"] is not None:
-                weighted += float(s["weight"]) * s["percent"]
-                weights += float(s["weight"])
+            t = section_total([float(i["score"]) for i in mine], [float(i["max"]) for i in mine])
+            s["earned"], s["deducted"], s["score"], s["percent"] = t.earned, t.deducted, t.score, t.percent
         grade["score"] = float(sum(s["score"] for s in sections))
-        grade["percent"] = round(weighted / weights, 1) if weights else 0.0
+        grade["percent"] = weighted_percent([(float(s["weight"]), s["percent"]) for s in sections])
     grade["passed"] = grade["percent"] >= float(grade.get("pass_mark", 0.0))
 
 
