@@ -140,7 +140,7 @@ def chat(args: argparse.Namespace) -> int:
     check_engine_options(args)
     store = Store(args.db)
     engine = engine_from_args(args, persona, default_embedder())
-    consult = Consultation(persona, Path(args.persona), engine, store, learner=args.learner)
+    consult = Consultation(persona, Path(args.persona), engine, store, learner=getattr(args, "learner", None))
     name = persona.identity.name
 
     def say(*parts: object, file: Any = None) -> None:
