@@ -93,3 +93,21 @@ def test_models_lists_every_role() -> None:
     assert {r["role"] for r in rows} == {"embeddings", "llm", "stt", "tts"}
     emb = next(r for r in rows if r["role"] == "embeddings" and r["default"])
     assert emb["installed"] is True
+
+
+def test_the_voice_demo_gives_talk_every_option_it_reads(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The demo calls `vpatient talk` in-process: every talk option must be there (a missing one, `server`,
+    broke the README's first command once)."""
+    import argparse
+
+    from vpatient.cli import build_parser, demo_cmd, talk_cmd
+
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(talk_cmd, "talk", lambda ns: seen.append(ns) or 0)
+    args = build_parser().parse_args(["demo", "--out-dir", str(tmp_path)])
+    assert demo_cmd._voice(args, "learner.txt") == 0
+    talk_args = vars(build_parser().parse_args(["talk", "--script", "learner.txt"]))
+    ns = vars(seen[0])
+    assert set(talk_args) <= set(ns)
+    assert ns["script"] == "learner.txt" and ns["out_dir"] == str(tmp_path) and ns["avatar"] == "none"
+    assert ns["server"] is None

@@ -34,23 +34,18 @@ def register(sub: Any) -> None:
 
 def _voice(args: argparse.Namespace, script: str) -> int:
     """The script spoken by a synthetic learner voice, heard, answered and spoken by the patient."""
+    from vpatient.cli.talk_cmd import register as register_talk
     from vpatient.cli.talk_cmd import talk
     from vpatient.errors import VPatientError
 
-    options = {
-        "input_wav": None,
-        "script": script,
-        "stt_model": None,
-        "voice": "auto",
-        "silence_ms": 600,
-        "end_of_turn": "smart",
-        "beam_size": 5,
-        "threads": 2,
-        "fast": False,
-        "avatar": "none",
-    }
+    # Every option of `vpatient talk` at its default (so that a new talk option never breaks the demo), then
+    # the demo's own: its persona, output folder, store and engine options, and the script in a learner voice.
+    talk_parser = argparse.ArgumentParser(prog="vpatient")
+    register_talk(talk_parser.add_subparsers(dest="command"))
+    defaults = vars(talk_parser.parse_args(["talk", "--script", script]))
+    options = {**defaults, **{k: v for k, v in vars(args).items() if k in defaults}, "script": script, "avatar": "none"}
     try:
-        return talk(argparse.Namespace(**{**vars(args), **options}))
+        return talk(argparse.Namespace(**options))
     except (VPatientError, ImportError) as exc:
         from vpatient.cli.chat_cmd import chat
 
