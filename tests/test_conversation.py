@@ -292,3 +292,10 @@ def test_the_matcher_reads_shared_rare_words_and_the_topic_just_discussed(embedd
     plain = matcher.match([s.asked_by[0]])[0].scores[s.id]
     recent = matcher.match([s.asked_by[0]], recent=[s.id])[0].scores[s.id]
     assert recent == pytest.approx(plain + matcher.CONTINUITY, abs=1e-4)
+
+
+def test_a_question_heard_without_its_question_mark_is_still_answered(chest: ScriptedEngine) -> None:
+    """Speech recognition drops '?' and mishears 'Any' ('I need a fever or cough recently.')."""
+    assert chest.respond("And the allergies to medicines.").disclosed == ["allergies_none"]
+    assert "cough" in chest.respond("I need a fever or cough recently.").text
+    assert chest.respond("The pain.").disclosed == []  # a topic word alone, not a fact's keyword

@@ -407,7 +407,11 @@ class ScriptedEngine:
             if Move.plan in ms and not c.asks and fact_hit and re.search(r"\?\s*$", c.text):
                 self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
                 c.moves.discard(Move.plan)
-            if c.asks:
+            # Speech recognition drops question marks and mishears the first word ("And the allergies to
+            # medicines." / "I need a fever or cough recently."): a short clause that does nothing else but
+            # names a fact's topic by its keywords is a question.
+            elliptical = not ms and len(c.text.split()) <= 10 and any(m.by == "keyword" for m in cm.matches)
+            if c.asks or elliptical:
                 best = self._question(c.text, d, limit, cm)
                 if best is not None:
                     unmatched.append(best)
