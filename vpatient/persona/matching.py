@@ -8,7 +8,6 @@ are asked about together, except `specific` ones, which need a close match of th
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -315,9 +314,9 @@ class Matcher:
     """Topics within this margin of the clause's best match are asked about too."""
     CLEAR = 0.08
     """A best match above GRAY that beats every other topic by this much is taken as asked."""
-    LEXICAL = float(os.environ.get("VP_LEX", "0.10"))
+    LEXICAL = 0.10
     """Weight of the words a clause shares with a statement's vocabulary (rarer words weigh more)."""
-    CONTINUITY = float(os.environ.get("VP_CONT", "0.03"))
+    CONTINUITY = 0.03
     """Bonus for the topics of what the patient has just told: a question usually goes on with them."""
 
     def __init__(self, persona: Persona, embedder: Embedder):
