@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import CHROMIUM, NO_CHROMIUM
 
 from vpatient.avatar.appearance import appearance_from_persona
 from vpatient.avatar.gltf import GlbError, accessor_array, export_glb, read_glb, validate_glb
@@ -24,7 +25,6 @@ from vpatient.persona.loader import load_persona
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "vpatient" / "serve" / "static" / "vendor" / "three"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 try:
     data_dir()
@@ -149,7 +149,7 @@ def site(glb: Path, tmp_path: Path) -> Iterator[str]:
 def test_three_js_loads_and_draws_the_patient_in_chromium(site: str, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason='needs the dev extra: pip install -e ".[dev]"')
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh --dev)")
+        pytest.skip(NO_CHROMIUM)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,

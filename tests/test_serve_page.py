@@ -6,7 +6,6 @@ through the AudioWorklet."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,27 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from browser_support import CHROMIUM, FLAGS, needs_chromium
 
 pytest.importorskip("fastapi", reason='needs the serve extra: pip install -e ".[serve]"')
+
 sync_api = pytest.importorskip("playwright.sync_api", reason='needs the dev extra: pip install -e ".[dev]"')
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (scripts/setup.sh --dev)"
-    ),
-]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture()

@@ -24,28 +24,13 @@ pytest.importorskip("fastapi", reason='needs the serve extra: pip install -e ".[
 pytest.importorskip("argon2", reason='needs the serve extra: pip install -e ".[serve]"')
 pytest.importorskip("playwright.sync_api", reason='needs the dev extra: pip install -e ".[dev]"')
 
+from browser_support import CHROMIUM, FLAGS, needs_chromium
 from playwright import sync_api
 from serve_support import ServeProcess
 from webapp_support import PASSWORD, XSS, Seeded, seed
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (scripts/setup.sh --dev)"
-    ),
-]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
