@@ -299,3 +299,57 @@ def test_a_question_heard_without_its_question_mark_is_still_answered(chest: Scr
     assert chest.respond("And the allergies to medicines.").disclosed == ["allergies_none"]
     assert "cough" in chest.respond("I need a fever or cough recently.").text
     assert chest.respond("The pain.").disclosed == []  # a topic word alone, not a fact's keyword
+
+
+def test_turns_as_students_say_them(chest: ScriptedEngine) -> None:
+    """'Can I ask, ...', lists with fillers, 'X, or Y?' pairs, offers heard without '?', closings."""
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    assert read_turn("Can I ask, what does the pain stop you doing?").questions
+    assert not read_turn("Can I ask, what does the pain stop you doing?").has(Move.permission)
+    listed = read_turn("Do you take any medicines regularly, and, sorry, any allergies?")
+    assert [c.text for c in listed.questions] == ["Do you take any medicines regularly?", "any allergies?"]
+    assert len(read_turn("Have you been abroad lately, or been on any antibiotics?").questions) == 2
+    assert len(read_turn("Would you like to wait for him, or shall I explain now?").clauses) == 1  # a choice
+    assert read_turn("Would you like to come through to this room, it's quieter").has(Move.permission)
+    assert read_turn("Thank you. I will see you and your wife next week.").has(Move.closing)
+    assert read_turn("Asking for help doesn't mean anyone will judge you.").has(Move.reassurance)
+    two = chest.respond("Do you take any medicines regularly, and, sorry, any allergies?").disclosed
+    assert "allergies_none" in two and len(two) >= 2
+
+
+def test_jargon_explained_in_the_same_breath_is_not_jargon(chest: ScriptedEngine) -> None:
+    from vpatient.persona.engine import _defined_here
+
+    assert _defined_here("Sorry, dyspnoea just means feeling short of breath.", "dyspnoea")
+    assert _defined_here("A PET scan, which lights up anywhere it might be.", "PET")
+    assert _defined_here("We take a small sample, a biopsy.", "biopsy")
+    assert not _defined_here("You need a biopsy.", "biopsy")
+    reply = chest.respond("Sorry, dyspnoea just means feeling short of breath. Do you get puffed out with it?")
+    assert reply.kind != "clarify" and reply.disclosed
+
+
+def test_the_matcher_reads_everyday_words_and_looks_past_names(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.language.colloquial import plain
+    from vpatient.persona.loader import load_persona
+    from vpatient.persona.matching import Matcher
+
+    assert plain("Did anyone get poorly? Are you puffed out?") == "Did anyone get ill? Are you short of breath?"
+    persona = load_persona(ROOT / "personas" / "abdominal_pain_diarrhoea.yaml")
+    matcher = Matcher(persona, embedder)
+    asked = matcher.match(["Did anyone else get poorly?"])[0]
+    assert "sick_contacts" in {m.statement.id for m in asked.matches}
+    assert "Ravi" not in matcher.plain("Is Ravi better now?")  # a name no example question uses
+    travel = matcher.match(["And does it, um, travel anywhere, like down your legs?"])[0]
+    assert {m.statement.topic for m in travel.matches} == {"radiation"}
+
+
+def test_after_the_news_an_open_invitation_brings_the_patients_own_question(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(LUNG), embedder)
+    later = engine.persona.bad_news.reactions.later_questions if engine.persona.bad_news else []
+    engine.respond("I'm afraid I have some bad news.")
+    engine.respond("The scan shows a cancer in your right lung.")
+    engine.state.later_questions_asked = 0
+    assert engine.respond("Is there anything else you're wondering about?").text == later[0]
+    proper = engine.respond("Well, what else is on your mind?").text
+    assert proper == later[1]

@@ -49,3 +49,19 @@ _QUESTION_FILLER = frozenset(stem(w) for w in ("problems", "issues", "trouble", 
 def content_words(text: str) -> set[str]:
     """content_stems without the filler of symptom questions ("any problems lately?"), for the engine."""
     return content_stems(text) - _QUESTION_FILLER
+
+
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z0-9,;:)] )([A-Z][a-z]+)\b")
+
+
+def proper_names(texts: list[str]) -> set[str]:
+    """Capitalised words seen inside sentences ('my brother Ravi', 'in Lagos'): names of people and places."""
+    return {m.group(1) for t in texts for m in _MID_SENTENCE_CAPITAL.finditer(t)} - {"I", "English"}
+
+
+def lower_first(text: str, names: set[str]) -> str:
+    """'Sean's started...' stays as it is after 'Well, '; 'It started...' becomes 'it started...'."""
+    first = re.match(r"[A-Za-z]+", text)
+    if not first or first.group(0) in names or first.group(0) == "I":
+        return text
+    return text[:1].lower() + text[1:]

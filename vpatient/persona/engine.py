@@ -24,7 +24,7 @@ from typing import Any, Literal
 from vpatient.embeddings import Embedder
 from vpatient.language import jargon, moves
 from vpatient.language.acts import sentences
-from vpatient.language.words import content_words
+from vpatient.language.words import content_words, lower_first, proper_names
 from vpatient.persona import stock
 from vpatient.persona.affect import AffectState
 from vpatient.persona.learner_moves import EARNING, Clause, Move, TurnReading, asks_leave, read_turn
@@ -94,15 +94,24 @@ _BELIEF_WORDS = re.compile(
     re.I,
 )
 _FILLERS = ("Um, ", "Well, ", "Erm, ")
+_STATES = re.compile(r"n'?t\b|\b(?:not|will|would|should|must|means?|can)\b", re.I)
+"""A clause with a negation or a modal says something ("Asking for help doesn't mean..."): not an elliptical
+question."""
+_AFTER_NEWS_OPEN = re.compile(
+    r"\b(?:anything else|what else|on your mind|wondering|(?:any|other) (?:questions?|worries|concerns))\b", re.I
+)
+"""After the news, an open invitation brings up the patient's own questions."""
 
 
 def _defined_here(text: str, term: str) -> bool:
-    """'A PET-CT is another scan that...', 'the MDT is a meeting where...': the term is explained in place."""
+    """'A PET-CT is another scan that...', 'the MDT is a meeting where...', 'dyspnoea just means...', 'a PET
+    scan, which lights up...', 'take a small sample, a biopsy': the term is explained in place."""
     t = re.escape(term)
     return bool(
         re.search(
-            rf"\b{t}\b[^.?!]{{0,12}}?\b(?:is|are|means|stands for)\b (?:a|an|another|the|when|where|just|basically|"
-            rf"like|some)\b|\b(?:called|known as|we call (?:it|this|that))\b (?:a |an |the )?{t}\b",
+            rf"\b{t}\b[^.?!]{{0,12}}?\b(?:is|are)\b (?:a|an|another|the|when|where|just|basically|like|some)\b|"
+            rf"\b{t}\b[^.?!]{{0,12}}?\b(?:means|stands for)\b|\b{t}(?: \w+)?, (?:which|that|where|meaning|i\.e\.)\b|"
+            rf"\w, (?:a |an |or |called )?{t}\b|\b(?:called|known as|we call (?:it|this|that))\b (?:a |an |the )?{t}\b",
             text,
             re.I,
         )
@@ -192,6 +201,7 @@ class ScriptedEngine:
         self._by_id = {s.id: s for s in persona.statements()}
         own_words = [persona.opening_line, persona.presenting_complaint, *(s.says for s in persona.statements())]
         self._own_terms = set(jargon.find_terms(" ".join(own_words)))
+        self._names = proper_names(own_words)
         self._own_acronyms = {w for w, _ in jargon.acronyms(" ".join(own_words))}
         self._volunteered = [s for s in persona.statements() if s.tier == Tier.volunteered]
         self._reluctant = set(persona.culture.reluctant_to_say)
@@ -336,7 +346,7 @@ class ScriptedEngine:
         parts = [self._styled(p, d) for p in d.parts]
         text = " ".join(p for p in parts if p).strip()
         if self.persona.style.filler_words and d.kind in ("answer", "volunteer", "repeat") and self.state.turn % 3 == 1:
-            text = _FILLERS[(self.state.turn // 3) % len(_FILLERS)] + text[:1].lower() + text[1:]
+            text = _FILLERS[(self.state.turn // 3) % len(_FILLERS)] + lower_first(text, self._names)
         kind: Kind = "small_talk" if d.kind == "social" else d.kind
         return ReplyPlan(kind, text, d.told, found, d.notes, d.topics)
 
@@ -348,7 +358,7 @@ class ScriptedEngine:
         if self.persona.culture.consultation_language_fluency == Level.low:
             part = sentences(part)[0]
         if self.persona.style.recall == Level.low and re.search(r"\d|\b(?:weeks?|months?|years?|days?)\b", part):
-            part = "I think " + part[:1].lower() + part[1:] if not part.startswith("I ") else "I think " + part
+            part = "I think " + lower_first(part, self._names)
         return part
 
     def _short_ack(self) -> str:
@@ -410,7 +420,12 @@ class ScriptedEngine:
             # Speech recognition drops question marks and mishears the first word ("And the allergies to
             # medicines." / "I need a fever or cough recently."): a short clause that does nothing else but
             # names a fact's topic by its keywords is a question.
-            elliptical = not ms and len(c.text.split()) <= 10 and any(m.by == "keyword" for m in cm.matches)
+            elliptical = (
+                not ms
+                and len(c.text.split()) <= 10
+                and not _STATES.search(c.text)
+                and any(m.by == "keyword" for m in cm.matches)
+            )
             if c.asks or elliptical:
                 best = self._question(c.text, d, limit, cm)
                 if best is not None:
@@ -444,6 +459,8 @@ class ScriptedEngine:
             if understanding:
                 d.say(understanding, "answer")
                 return None
+        if self._own_question_after_news(clause, d):
+            return None
         hits = cm.matches
         fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
         entity = self.memory.about_entity(clause, self.state.told, lambda s: self._permitted(s)[0])
@@ -547,7 +564,7 @@ class ScriptedEngine:
         best = max(sents, key=lambda x: len(words & content_words(x))) if words else sents[0]
         if len(words & content_words(best)) == 0:
             best = sents[0]
-        return best[:1].lower() + best[1:] if lower and not best.startswith("I ") else best
+        return lower_first(best, self._names) if lower else best
 
     def _cover(self, s: Statement) -> str | None:
         if s.id in self.state.told:
@@ -660,7 +677,7 @@ class ScriptedEngine:
             return
         last = self.state.history[-1][1]
         first = sentences(last)[0] if last else ""
-        d.say(f"I said, {first[:1].lower() + first[1:]}" if first else self.persona.small_talk.pardon, "repeat")
+        d.say(f"I said, {lower_first(first, self._names)}" if first else self.persona.small_talk.pardon, "repeat")
 
     def _summary(self, text: str, d: _Draft) -> None:
         known = dict(self.state.told)
@@ -798,6 +815,17 @@ class ScriptedEngine:
         return None
 
     # ----------------------------------------------------------------- bad news
+    def _own_question_after_news(self, clause: str, d: _Draft) -> bool:
+        """'Is there anything else you're wondering about?' after the news: the patient's next own question."""
+        bn = self.persona.bad_news
+        if bn is None or not self.state.news_delivered or not _AFTER_NEWS_OPEN.search(clause):
+            return False
+        if self.state.later_questions_asked >= len(bn.reactions.later_questions):
+            return False
+        d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
+        self.state.later_questions_asked += 1
+        return True
+
     def _concerns_after_news(self, clause: str, hits: list[Any], d: _Draft) -> bool:
         bn = self.persona.bad_news
         if bn is None or not self.state.news_delivered:

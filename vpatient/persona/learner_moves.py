@@ -90,6 +90,11 @@ _CHOICE_OR_WH = re.compile(
     r"shall|should|can|could|will|is|are|was|were)\b",
     re.I,
 )
+_PROPOSAL_START = re.compile(
+    r"^(?:\W*(?:and|so|okay|ok|right|um|well|now)\b)*\W*(?:would you like|shall (?:we|i)|do you want (?:me|us) to|"
+    r"can we|could we)\b",
+    re.I,
+)
 """An offer that is a choice ("wait for him, or shall I explain now?") or a wh-question is not a yes/no."""
 _EMBEDDED_Q = re.compile(
     r"\b(?:do|did|have|are|were|can|could|does|is|has) (?:you|it|there|he|she|they|your)\b|\b(?:how|what|when|where|"
@@ -108,6 +113,12 @@ _Q_WORD = re.compile(
     re.I,
 )
 _LIST_SPLIT = re.compile(r",\s*(?:(?:or|and)\s+)?")
+_OR_SPLIT = re.compile(r",\s+or\s+(?=(?:\w+\s+){1,}\w+)", re.I)
+_YES_NO_START = re.compile(
+    r"^(?:\W*(?:and|so|okay|ok|right|um|also|now)\b)*\W*(?:have you|do you|did you|are you|were you|has there|"
+    r"is there|was there|any)\b",
+    re.I,
+)
 _INFO = re.compile(
     r"\b(?:results?|scans?|tests?|biopsy|x-?ray|shows?|showed|found|means?|cancer|tumou?r|growth|mass|spread|"
     r"treatment|options?|diagnos\w*|condition|disease|sounds like|looks like|consistent with|(?:is|was) (?:a|an) "
@@ -125,7 +136,12 @@ _ADVICE = re.compile(
     r"important) (?:to|that you)|(?:please )?(?:keep|avoid|don'?t forget to|stop|carry on))\b",
     re.I,
 )
-_ASK_WH = re.compile(r"\bask (?:you )?(?:which|what|how|when|where|who|whether|if|about)\b", re.I)
+_ASK_WH = re.compile(
+    r"\bask(?: you)?(?: (?:something|a question))?,? (?:which|what|how|when|where|who|whether|if|about|do|does|did|"
+    r"are|is|have|has|was|were|can|could|would|any)\b",
+    re.I,
+)
+"""'Can I ask what...', 'May I ask, do you...': the question itself, not a request for leave."""
 _NAME_PREF = re.compile(
     r"\b(?:how|what) (?:would|do|should|shall|can) (?:you like (?:me )?(?:to )?|i )?(?:call|address|refer to) "
     r"you\b|what (?:would|do) you (?:like|prefer) to be called|can i call you \w+|what(?:'s| is) your "
@@ -226,7 +242,8 @@ _REASSURE = re.compile(
     r"(?:you'?re|you are) (?:clearly |really )?(?:doing|coping|looking after \w+) (?:so |really |very )?well|"
     r"you did (?:the )?right|you(?:'ve| have) done (?:the )?right|(?:we|i) can help|(?:there'?s|there is) "
     r"(?:a lot|lots|plenty) (?:we|i) can do|(?:is|are|will be|stays?) (?:completely |totally |strictly )?"
-    r"confidential|(?:does|did|will)(?:n'?t| not) (?:cause|affect|harm|mean you)|(?:i|we) won'?t (?:mention|tell|"
+    r"confidential|(?:does|did|will)(?:n'?t| not) (?:cause|affect|harm|"
+    r"mean (?:you|anyone|that|they|we))|(?:i|we) won'?t (?:mention|tell|"
     r"share))\b",
     re.I,
 )
@@ -246,6 +263,8 @@ _CLOSING_EXTRA = re.compile(
     r"\b(?:next patient|that'?s (?:all|it) for (?:today|now)|we(?:'re| are) (?:done|finished)|"
     r"you(?:'re| are) free to go|off you go|have a (?:good|nice|lovely|safe) (?:day|evening|weekend|journey|trip)|"
     r"(?:hope|hoping) you (?:feel|get) better|feel better soon|get well soon|get home safe\w*|safe journey|"
+    r"(?:i'?ll|we'?ll|i will|we will) see you(?: and (?:\w+ ){0,2}\w+)? (?:again|next|in (?:a|two|three|four|\w+) "
+    r"(?:days?|weeks?|months?)|on \w+day|tomorrow|soon|then)|"
     r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find)))\b",
     re.I,
 )
@@ -310,7 +329,9 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
     if moves.introduces_self(c):
         found.add(Move.introduction)
         social = True
-    offer = _OFFER.search(c) and c.rstrip().endswith("?") and not _CHOICE_OR_WH.search(c)
+    # Speech recognition drops the "?" of "Would you like to come through to this room, it's quieter."
+    proposes = c.rstrip().endswith("?") or bool(_PROPOSAL_START.match(c))
+    offer = _OFFER.search(c) and proposes and not _CHOICE_OR_WH.search(c)
     if (_PERMISSION.search(c) or offer) and not _ASK_WH.search(c):
         found.add(Move.permission)
     if _NAME_PREF.search(c) or _IDENTITY.search(c):
@@ -380,8 +401,12 @@ def _split_list(clause: str) -> list[str]:
     """'Any medical problems, regular meds, allergies?' -> three questions; longer clauses stay whole."""
     if not clause.endswith("?") or "," not in clause:
         return [clause]
+    alternatives = _OR_SPLIT.split(clause[:-1], maxsplit=1)
+    if len(alternatives) == 2 and _YES_NO_START.match(alternatives[0]) and not _OFFER.search(alternatives[0]):
+        # "Have you been abroad lately, or been on any antibiotics?": two questions
+        return [a.strip(" ,") + "?" for a in alternatives]
     parts = [p.strip(" ,?") for p in _LIST_SPLIT.split(clause[:-1])]
-    parts = [p for p in parts if p]
+    parts = [p for p in parts if p and not is_noise(p)]  # "..., and, sorry, any allergies?"
     if len(parts) < 2 or any(len(p.split()) > 6 or _TAG_Q.match(p) for p in parts):
         return [clause]
     if not (_ANY_LIST.match(parts[0]) or all(_Q_WORD.match(p) for p in parts[1:])):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vpatient.embeddings import Embedder
-from vpatient.language.words import content_words
+from vpatient.language.colloquial import plain
+from vpatient.language.words import content_words, proper_names
 from vpatient.patterns import FacultyPattern, check, compile_alternatives
 from vpatient.persona.schema import Persona, Statement, Tier
 
@@ -51,7 +52,10 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"move anywhere",
         r"go (?:down|up|into|to) (?:your|the)",
         r"anywhere else",
-        r"(?:does|did|do) (?:it|the \w+|they) (?:travel|move|shoot|go) (?:anywhere|to|down|up|round|into|through)",
+        r"(?:does|did|do) (?:it|the \w+|they)\W+(?:(?:um|uh|erm|er|ever)\W+)*(?:travel|move|shoot|go) (?:anywhere|to|"
+        r"down|up|round|into|through)",
+        r"(?:travel|move|shoot|go)\w* (?:\w+ ){0,3}(?:to|into|down|up|round|through) (?:your|the|my) "
+        r"(?:back|arms?|legs?|neck|jaw|shoulders?|groin|side)",
     ],
     "triggers": [
         r"brings? (?:it|them|this) on",
@@ -258,7 +262,12 @@ _ANAPHORA = re.compile(
 # A topic's keywords do not count in a clause that also matches these (e.g. "allergies to medicines").
 TOPIC_EXCLUDE: dict[str, re.Pattern[str]] = {
     "medications": re.compile(r"allerg", re.I),
-    "travel": re.compile(r"\b(?:does|did|do) (?:it|the \w+|they) (?:travel|move)\b", re.I),
+    "travel": re.compile(
+        r"\b(?:does|did|do) (?:it|the \w+|they)\W+(?:(?:um|uh|erm|er|like|ever)\W+)*(?:travel|move)\b|\btravel\w* "
+        r"(?:\w+ ){0,3}(?:to|into|down|up|round|through) (?:your|the|my) (?:back|arms?|legs?|neck|jaw|shoulders?|chest|"
+        r"groin|side|tummy|stomach)\b",
+        re.I,
+    ),
     "alcohol": re.compile(r"\b(?:water|juice|tea|coffee|milk|fluids?|enough)\b", re.I),
     "family_history": re.compile(
         r"\b(?:think|thinks|feel|feels|say|says|said|view|views|opinion|want|wants|involved|ideas?|believes?|"
@@ -361,6 +370,11 @@ class Matcher:
                 df[w] = df.get(w, 0) + 1
         self._idf = {w: math.log(1 + len(self.statements) / n) for w, n in df.items()}
         self._examples = embedder.encode_many(texts)
+        # Names the patient uses but no example question does ('Tobi', 'Ravi') pull a question's embedding
+        # away from its topic: the question is also read without them.
+        example_words = set(re.findall(r"[A-Za-z]+", " ".join(texts[k] for k, w in enumerate(weights) if w == 1.0)))
+        names = proper_names([s.says for s in self.statements]) - example_words
+        self._names = re.compile(r"\b(?:" + "|".join(sorted(names)) + r")\b") if names else None
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
         self._own_res = [_faculty(list(s.keywords)) for s in self.statements]
@@ -392,17 +406,32 @@ class Matcher:
             [sum(self._idf.get(w, 0.0) for w in words & vocab) / total for vocab in self._vocab], dtype=np.float32
         )
 
+    def plain(self, clause: str) -> str:
+        """The clause in plain words, without the names no example question uses ('help you with Tobi')."""
+        text = plain(clause)
+        if self._names is not None:
+            text = re.sub(r"\s+", " ", self._names.sub("them", text))
+        return text
+
     def scores(self, clauses: Sequence[str]) -> np.ndarray:
-        """(len(clauses), len(statements)) best weighted similarity per statement, plus the shared words."""
+        """(len(clauses), len(statements)) best weighted similarity per statement, plus the shared words; each
+        clause is read as said and in plain words (`plain`), the closer reading counting."""
         if not clauses:
             return np.zeros((0, len(self.statements)), dtype=np.float32)
-        sims = self.embedder.encode(list(clauses)) @ self._examples.T * self._weights
-        out = np.full((len(clauses), len(self.statements)), -1.0, dtype=np.float32)
+        readings = [list(dict.fromkeys([c, self.plain(c)])) for c in clauses]
+        flat = [r for rs in readings for r in rs]
+        sims = self.embedder.encode(flat) @ self._examples.T * self._weights
+        per_reading = np.full((len(flat), len(self.statements)), -1.0, dtype=np.float32)
         for j in range(len(self.statements)):
             cols = self._owners == j
-            out[:, j] = sims[:, cols].max(axis=1)
+            per_reading[:, j] = sims[:, cols].max(axis=1)
         if self.LEXICAL:
-            out += self.LEXICAL * np.stack([self.lexical(c) for c in clauses])
+            per_reading += self.LEXICAL * np.stack([self.lexical(r) for r in flat])
+        out = np.empty((len(clauses), len(self.statements)), dtype=np.float32)
+        k = 0
+        for i, rs in enumerate(readings):
+            out[i] = per_reading[k : k + len(rs)].max(axis=0)
+            k += len(rs)
         return out
 
     def _contextual_scores(self, clauses: Sequence[str], before: str | None = None) -> np.ndarray:
