@@ -6,7 +6,7 @@ GET  /app, /login           the web app (review, feedback, logbook, cohorts, cas
 GET  /api/health            {"ok", "sessions", "connected", "max_sessions", "refused", "models", "pool"}
 GET  /api/cases             the cases offered: id, title, name, age, sex, setting, brief
 GET  /api/cases/{id}/patient.glb   the case's 3D patient (glTF 2.0, ARKit morph targets) for the page's
-                            three.js view; 404 when the avatar data is not installed (the page draws 2D)
+                            three.js view; 503 when the avatar data is not installed (the page draws 2D)
 POST /api/sessions          {"case": ID} -> 201 {"session", "case"}; 503 {"error": "busy", ...} when full
 WS   /ws/{id}?voice=1       the consultation (protocol: vpatient.serve.connection); reconnecting to the
                             same id resumes it, even after the server was restarted
@@ -173,7 +173,7 @@ def create_app(
             return JSONResponse({"error": "not_found", "message": f"no case {case_id!r}"}, status_code=404)
         path = await asyncio.to_thread(patients.glb, case.persona)
         if path is None:
-            return JSONResponse({"error": "no_3d", "message": patients.missing or "no 3D patient"}, status_code=404)
+            return JSONResponse({"error": "no_3d", "message": patients.missing or "no 3D patient"}, status_code=503)
         return FileResponse(path, media_type="model/gltf-binary", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/api/sessions", status_code=201, response_model=None)
