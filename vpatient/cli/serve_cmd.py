@@ -42,6 +42,15 @@ def register(sub: Any) -> None:
         help="seconds a disconnected session keeps its place before it is dropped from memory (it stays "
         "resumable from the store) (default: %(default)s)",
     )
+    p.add_argument(
+        "--llm-max-queue",
+        type=int,
+        default=4,
+        metavar="N",
+        help="graceful degradation: when N or more LLM requests are already waiting in the shared inference "
+        "core, a reply uses the persona's scripted wording at once instead of waiting (0: always wait) "
+        "(default: %(default)s)",
+    )
     p.add_argument("--no-speech", action="store_true", help="typed consultations only (no speech models loaded)")
     p.add_argument("--voice", default="auto", choices=["auto", "hibari", "piper", "flite"], help="patient voice engine")
     p.add_argument("--stt-model", metavar="PATH", help="a CTranslate2 Whisper model folder (default: packaged tiny.en)")
@@ -128,6 +137,7 @@ def serve(args: argparse.Namespace) -> int:
         voice=args.voice,
         stt_model=args.stt_model,
         workers=args.workers,
+        llm_max_queue=args.llm_max_queue,
     )
     store = Store(args.db)
     if not args.open:

@@ -141,7 +141,9 @@ class Scheduler:
     # ---- state -------------------------------------------------------------------------------
     @property
     def num_waiting(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
+        """Requests queued and not running. Safe to read from another thread (the server's load check):
+        the queues are copied in one step under the GIL before they are counted."""
+        return sum(len(q) for q in list(self._waiting.values()))
 
     @property
     def num_running(self) -> int:

@@ -182,6 +182,23 @@ class LLMEngine:
             outcome = _Outcome(ended="the LLM did not answer in time")
         return self._finish(utterance, plan, spoken, outcome)
 
+    def respond_scripted(self, utterance: str, *, interrupted: bool = False, reason: str) -> Reply:
+        """The scripted wording at once, without asking the model (e.g. the server's LLM queue is too long);
+        stored as an `llm-fallback` reply with the reason."""
+        plan = self.scripted.plan(utterance, interrupted=interrupted)
+        if not plan.text.strip():
+            return self.scripted.commit(utterance, plan, plan.text)
+        reply = self.last_reply = self.scripted.commit(utterance, plan, plan.text, mode="llm-fallback")
+        reply.meta["llm"] = {
+            "backend": self.backend_name,
+            "model_sentences": 0,
+            "completion_sentences": [],
+            "fallback": reason,
+            "skipped": True,
+            "guard": {"passed": False, "reasons": [reason], "told": []},
+        }
+        return reply
+
     async def arespond(self, utterance: str, *, interrupted: bool = False) -> Reply:
         async def ignore(sentence: str) -> None:
             return None

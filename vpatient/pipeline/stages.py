@@ -306,6 +306,11 @@ class EngineStage(Stage):
         self.persona = persona
         self.replies: dict[int, Reply] = {}
 
+    def scripted_reason(self, engine: Any) -> str | None:
+        """Why this reply should be the scripted wording without asking the model (an engine with
+        `respond_scripted`), or None to ask it. Always None here; the server's stage sheds load with it."""
+        return None
+
     async def on_urgent(self, msg: Message) -> None:
         if isinstance(msg, Interruption):
             engine: Any = self.consult.engine
@@ -342,10 +347,14 @@ class EngineStage(Stage):
             meta=meta,
         )
         engine: Any = self.consult.engine
-        if callable(getattr(engine, "respond_streaming", None)):
+        shed = self.scripted_reason(engine)
+        if shed is not None:  # the model is not asked: its scripted wording at once
+            reply = await asyncio.to_thread(engine.respond_scripted, msg.text, interrupted=msg.interrupted, reason=shed)
+        elif callable(getattr(engine, "respond_streaming", None)):
             await self._stream(engine, msg, m)
             return
-        reply = await asyncio.to_thread(self.consult.respond, msg.text, interrupted=msg.interrupted)
+        else:
+            reply = await asyncio.to_thread(self.consult.respond, msg.text, interrupted=msg.interrupted)
         self.replies[m.turn] = reply
         self.ctx.patient_said = reply.text
         m.reply_wall = time.perf_counter()

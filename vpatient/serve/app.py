@@ -5,6 +5,8 @@ GET  /                      the student consultation page (static files under /s
 GET  /app, /login           the web app (review, feedback, logbook, cohorts, case editor, users) and sign-in
 GET  /api/health            {"ok", "sessions", "connected", "max_sessions", "refused", "models", "pool"}
 GET  /api/cases             the cases offered: id, title, name, age, sex, setting, brief
+GET  /api/cases/{id}/patient.glb   the case's 3D patient (glTF 2.0, ARKit morph targets) for the page's
+                            three.js view; 503 when the avatar data is not installed (the page draws 2D)
 POST /api/sessions          {"case": ID} -> 201 {"session", "case"}; 503 {"error": "busy", ...} when full
 WS   /ws/{id}?voice=1       the consultation (protocol: vpatient.serve.connection); reconnecting to the
                             same id resumes it, even after the server was restarted
@@ -31,6 +33,7 @@ from starlette.responses import Response
 from vpatient.errors import StoreError
 from vpatient.serve import accounts_api, cohort_api, faculty_api, review_api
 from vpatient.serve.auth import LoginGuard, WebSettings, same_origin
+from vpatient.serve.avatar3d import PatientModels
 from vpatient.serve.connection import Connection
 from vpatient.serve.records import Records
 from vpatient.serve.sessions import Busy, Gone, Hub, NotFound
@@ -159,6 +162,19 @@ def create_app(
     async def cases(request: Request) -> list[dict[str, Any]]:
         _, allowed = await offered(request)
         return [c.to_json() for c in hub.cases.values() if allowed is None or c.id in allowed]
+
+    patients = PatientModels()
+
+    @app.get("/api/cases/{case_id}/patient.glb", response_model=None)
+    async def patient_model(request: Request, case_id: str) -> FileResponse | JSONResponse:
+        _, allowed = await offered(request)
+        case = hub.cases.get(case_id)
+        if case is None or (allowed is not None and case_id not in allowed):
+            return JSONResponse({"error": "not_found", "message": f"no case {case_id!r}"}, status_code=404)
+        path = await asyncio.to_thread(patients.glb, case.persona)
+        if path is None:
+            return JSONResponse({"error": "no_3d", "message": patients.missing or "no 3D patient"}, status_code=503)
+        return FileResponse(path, media_type="model/gltf-binary", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/api/sessions", status_code=201, response_model=None)
     async def new_session(request: Request) -> dict[str, Any] | JSONResponse:

@@ -15,11 +15,15 @@ Client to server. Text frames are JSON objects:
 Binary frames are learner audio: 16-bit little-endian mono PCM, at most 64 KiB each.
 
 Server to client:
-    {"type": "session", "session", "case", "turns", "resumed", "speech", "voice"}   first, on every connect
+    {"type": "session", "session", "case", "turns", "resumed", "speech", "voice", "avatar"}   first, on every
+        connect; "avatar": the patient's glTF URL and the face tables (vpatient.serve.avatar3d.face_tables)
     {"type": "state", "state": "listening" | "hearing" | "thinking" | "speaking"}   for the avatar
     {"type": "learner", "text", "turn"}                                   what was heard (or typed)
-    {"type": "patient", "text", "index", "last", "turn", "emotion", "affect"}   subtitles, by sentence
-    {"type": "audio", "turn", "index", "sample_rate", "bytes", "text"}    then one binary frame: PCM16 mono
+    {"type": "patient", "text", "index", "last", "turn", "emotion", "affect", "face"}   subtitles, by sentence;
+        "face": the emotion's expression as ARKit weights
+    {"type": "audio", "turn", "index", "sample_rate", "bytes", "text", "emotion", "phonemes", "visemes", "face"}
+        then one binary frame: PCM16 mono; "visemes": {"rate", "source", "frames"}, the mouth track of this
+        audio (viseme weights 0-100 per frame from its start, vpatient.serve.avatar3d.viseme_frames)
     {"type": "pause_audio"} | {"type": "resume_audio"} | {"type": "stop_audio"}  barge-in
     {"type": "turn_done", "turn", "text", "interrupted", "metrics"}       the reply is over and stored
     {"type": "error", "code", "message"}                                  the connection goes on
@@ -51,6 +55,8 @@ from vpatient.pipeline.messages import (
 )
 from vpatient.pipeline.stage import Pipeline, Stage
 from vpatient.pipeline.stages import EngineStage, PlaybackStage, STTStage, TTSStage, VADStage
+from vpatient.serve.avatar3d import expression_face, face_tables, viseme_frames
+from vpatient.serve.load import LoadPolicy, ReplyDecision
 from vpatient.serve.models import SilentTTS
 from vpatient.serve.sessions import Hub, LiveSession
 from vpatient.speech.audio import STT_RATE
@@ -95,11 +101,26 @@ class ClientSpeaker(SimulatedSpeaker):
 
 
 class ServedEngineStage(EngineStage):
-    """The persona engine stage, also telling the client what was heard and each sentence's subtitle."""
+    """The persona engine stage, also telling the client what was heard and each sentence's subtitle (with
+    the face of its emotion). Under load (`LoadPolicy`: the shared LLM queue too long) a reply is the
+    scripted wording at once."""
 
-    def __init__(self, conn: Connection, *args: Any):
+    def __init__(self, conn: Connection, policy: LoadPolicy, *args: Any):
         super().__init__(*args)
         self.conn = conn
+        self.policy = policy
+        self.decisions: list[ReplyDecision] = []
+        """The load decision of every LLM reply of this connection, in order."""
+
+    def scripted_reason(self, engine: Any) -> str | None:
+        decision = self.policy.decide(engine)
+        if decision.queued is None:
+            return None
+        self.decisions.append(decision)
+        if not decision.scripted:
+            return None
+        self.conn.hub.scripted_under_load += 1
+        return decision.reason
 
     async def process(self, msg: Message) -> None:
         if isinstance(msg, UserText):
@@ -118,6 +139,7 @@ class ServedEngineStage(EngineStage):
                     "turn": msg.turn,
                     "emotion": msg.emotion,
                     "affect": msg.affect,
+                    "face": expression_face(msg.emotion),
                 }
             )
         await super().push(msg)
@@ -146,7 +168,8 @@ class Connection:
         self.ctx.out_dir = hub.session_audio(live.id)  # the turns' WAVs, when the server keeps audio
         self.speaker = ClientSpeaker(self)
         persona = live.case.persona
-        self.engine_stage = ServedEngineStage(self, live.consult, self.ctx, persona)
+        policy = LoadPolicy(models.options.llm_max_queue)
+        self.engine_stage = ServedEngineStage(self, policy, live.consult, self.ctx, persona)
         tts = models.voice(persona) if self.voice else SilentTTS()
         stages: list[Stage] = []
         if self.speech:
@@ -196,6 +219,7 @@ class Connection:
                 self.state("speaking")
             if msg.samples.size and not self.speaker.gone:
                 pcm = (np.clip(msg.samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+                visemes = await asyncio.to_thread(viseme_frames, msg.samples, msg.sample_rate, msg.phonemes)
                 self.send(
                     {
                         "type": "audio",
@@ -206,6 +230,8 @@ class Connection:
                         "emotion": msg.emotion,
                         "text": msg.text,
                         "phonemes": msg.phonemes,
+                        "visemes": visemes,
+                        "face": expression_face(msg.emotion),
                     }
                 )
                 self._put(("bytes", pcm))
@@ -247,6 +273,7 @@ class Connection:
                 "resumed": resumed,
                 "speech": self.speech,
                 "voice": self.voice,
+                "avatar": {"model": f"/api/cases/{self.live.case.id}/patient.glb", **face_tables()},
             }
         )
         self.state("listening")

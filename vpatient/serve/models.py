@@ -23,6 +23,7 @@ import numpy as np
 
 from vpatient.persona.engines import LLMOptions
 from vpatient.persona.schema import Persona
+from vpatient.serve.load import DEFAULT_MAX_QUEUE
 
 
 class ModelGate:
@@ -108,6 +109,15 @@ class GatedTTS:
         finally:
             self._free.put(tts)
 
+    def phonemes(self, text: str) -> str:
+        """The voice's IPA for `text` (the avatar's visemes); '' when the voice gives none."""
+        tts = self._take()
+        try:
+            get = getattr(tts, "phonemes", None)
+            return str(get(text)) if get is not None else ""
+        finally:
+            self._free.put(tts)
+
 
 class SilentTTS:
     """For text-only connections: the reply goes out as text, with no audio and no playback time."""
@@ -145,6 +155,8 @@ class ModelOptions:
     stt_model: str | None = None
     stt_threads: int = 2
     workers: int = 2
+    llm_max_queue: int = DEFAULT_MAX_QUEUE
+    """LLM requests waiting in the shared core at which a reply uses the scripted wording (0: never)."""
 
 
 class Models:

@@ -116,6 +116,8 @@ class Hub:
         self._lock = asyncio.Lock()
         self._restoring: dict[str, asyncio.Future[LiveSession]] = {}
         self.refused = 0
+        self.scripted_under_load = 0
+        """Replies given in the scripted wording because the LLM queue was too long (vpatient.serve.load)."""
 
     # ------------------------------------------------------------------ capacity
     def _evict_idle(self) -> None:
@@ -274,4 +276,5 @@ class Hub:
             "connected": sum(1 for s in self.sessions.values() if s.connection is not None),
             "max_sessions": self.max_sessions,
             "refused": self.refused,
+            "scripted_under_load": self.scripted_under_load,
         }

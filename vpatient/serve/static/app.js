@@ -1,6 +1,7 @@
 // The student page: choose a case, read the brief, talk (typing always works; microphone through an
 // AudioWorklet, push-to-talk or hands-free). The patient's subtitles, affect and audio come back over the
-// WebSocket; the avatar is drawn here from that state. No library, nothing from the internet.
+// WebSocket; the avatar is drawn from that state: in 3D by avatar3d.js (three.js, served by this app), or as
+// the 2D face below where WebGL or the 3D model is missing. Nothing from the internet.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -95,7 +96,7 @@ function connect() {
   ws.onopen = () => { retry = 0; setStatus("connected"); if (mic.ctx) sendJSON({ type: "audio", sample_rate: mic.ctx.sampleRate }); };
   ws.onmessage = (ev) => {
     if (typeof ev.data !== "string") {
-      if (pendingAudio) { playAudio(ev.data, pendingAudio.sample_rate, pendingAudio.text); pendingAudio = null; }
+      if (pendingAudio) { playAudio(ev.data, pendingAudio); pendingAudio = null; }
       return;
     }
     onMessage(JSON.parse(ev.data));
@@ -127,6 +128,7 @@ function onMessage(m) {
       for (const t of m.turns) addTurn(t.role, t.text);
       vp.name = c.name;
       vp.voice = m.voice;
+      if (m.avatar && !vp.avatar) { vp.avatar = m.avatar; window.dispatchEvent(new Event("vp-avatar")); }
       $("ptt").disabled = !m.speech;
       $("handsfree").disabled = !m.speech;
       setStatus(m.resumed ? "resumed" : "connected");
@@ -137,6 +139,7 @@ function onMessage(m) {
     case "patient":
       if (m.text) { appendPatient(m.turn, m.text); if (!vp.voice) $("subtitle").textContent = m.text; }
       if (m.emotion) vp.emotion = m.emotion;
+      if (m.face) vp.face = m.face;
       break;
     case "audio": pendingAudio = m; break;
     case "stop_audio": stopAudio(); break;
@@ -185,12 +188,16 @@ function appendPatient(turn, text) {
 
 function setState(state) {
   vp.state = state;
+  const cue = $("thinking-cue");          // the "thinking" cue while a reply is pending
+  if (state === "thinking" && cue.hidden) vp.cueShown = (vp.cueShown || 0) + 1;
+  cue.hidden = state !== "thinking";
   $("avatar-state").dataset.state = state;
   $("avatar-state").textContent = state === "hearing" ? "listening to you…" : state === "thinking" ? "thinking…" : state;
 }
 
 // ------------------------------------------------------------------ patient audio
-const out = { ctx: null, analyser: null, next: 0, sources: [] };
+// `chunks`: the sentences scheduled on the audio clock, with their viseme tracks (read by avatar3d.js)
+const out = (vp.out = { ctx: null, analyser: null, next: 0, sources: [], chunks: [] });
 
 function outContext() {
   if (!out.ctx) {
@@ -202,7 +209,8 @@ function outContext() {
   return out.ctx;
 }
 
-function playAudio(buf, rate, text) {
+function playAudio(buf, meta) {
+  const rate = meta.sample_rate, text = meta.text;
   const ctx = outContext();
   const pcm = new Int16Array(buf);
   if (!pcm.length) return;
@@ -215,6 +223,8 @@ function playAudio(buf, rate, text) {
   const at = Math.max(ctx.currentTime + 0.02, out.next);
   src.start(at);
   out.next = at + audio.duration;
+  out.chunks = out.chunks.filter((c) => c.at + c.duration > ctx.currentTime - 1);
+  out.chunks.push({ at, duration: audio.duration, visemes: meta.visemes, face: meta.face, emotion: meta.emotion });
   // the subtitle shows the sentence while it is heard
   setTimeout(() => { $("subtitle").textContent = text || ""; }, Math.max(0, (at - ctx.currentTime) * 1000));
   out.sources.push(src);
@@ -224,6 +234,7 @@ function playAudio(buf, rate, text) {
 function stopAudio() {
   for (const s of out.sources) { try { s.stop(); } catch (e) { /* already stopped */ } }
   out.sources = [];
+  out.chunks = [];
   out.next = 0;
   if (out.ctx && out.ctx.state === "suspended") out.ctx.resume();
 }
@@ -263,8 +274,44 @@ async function talk(on) {
 // ------------------------------------------------------------------ the avatar
 const EMOTION_COLOURS = { neutral: "#f0c9a0", anxious: "#f3d0a8", in_pain: "#e8b9a0", sad: "#e5c8b0", angry: "#f0a890", relieved: "#f4d2a8" };
 
+// The sentence playing now and the time into it, on the audio clock (what the learner hears).
+vp.speechNow = function () {
+  if (!out.ctx || !out.chunks.length) return null;
+  const now = out.ctx.currentTime - (out.ctx.outputLatency || 0);
+  for (const c of out.chunks) if (now >= c.at && now < c.at + c.duration) return { chunk: c, t: now - c.at };
+  return null;
+};
+
+// Adds the ARKit weights of the speech at `speaking` (the sentence's viseme track from the server, turned
+// into blendshapes with the server's viseme table) to `into`; false when there is no track to follow.
+vp.visemeWeights = function (speaking, into) {
+  const v = speaking.chunk.visemes;
+  if (!vp.avatar || !v || !v.frames || !v.frames.length) return false;
+  const x = speaking.t * v.rate;
+  const i = Math.min(Math.floor(x), v.frames.length - 1);
+  const j = Math.min(i + 1, v.frames.length - 1);
+  const f = x - Math.floor(x);
+  const names = vp.avatar.visemes;
+  for (let k = 0; k < names.length; k++) {
+    const w = ((v.frames[i][k] || 0) * (1 - f) + (v.frames[j][k] || 0) * f) / 100;
+    if (w <= 1e-3) continue;
+    const mix = vp.avatar.viseme_arkit[names[k]];
+    for (const shape in mix) into[shape] = (into[shape] || 0) + w * mix[shape];
+  }
+  return true;
+};
+
 function drawAvatar() {
   const cv = $("avatar");
+  const speaking = vp.speechNow();
+  const w = {};
+  const visemed = !!speaking && vp.visemeWeights(speaking, w);   // lip-sync from the visemes, as in 3D
+  const visemeOpen = 2 + Math.min(1, (w.jawOpen || 0) * 1.4) * 24;
+  if (vp.view === "3d") {                                          // avatar3d.js draws the patient
+    cv.dataset.mouth = visemeOpen.toFixed(1);
+    requestAnimationFrame(drawAvatar);
+    return;
+  }
   const g = cv.getContext("2d");
   let level = 0;
   if (out.analyser && out.sources.length) {
@@ -295,14 +342,10 @@ function drawAvatar() {
     const tilt = angry ? 6 * dir : sad ? -6 * dir : 0;
     g.beginPath(); g.moveTo(x - 14, 116 - tilt); g.lineTo(x + 14, 116 + tilt); g.stroke();
   }
-  const open = vp.state === "speaking" ? 3 + vp.level * 22 : 2;                  // lip-sync from the audio
+  // lip-sync: the visemes, else the audio envelope
+  const open = visemed ? visemeOpen : vp.state === "speaking" ? 3 + vp.level * 22 : 2;
   g.fillStyle = "#8a3b3b";
   g.beginPath(); g.ellipse(160, 205, 24, open, 0, 0, Math.PI * 2); g.fill();
-  if (vp.state === "thinking") {                                                 // the "thinking" cue
-    g.fillStyle = "#24406b";
-    for (let i = 0; i < 3; i++) { g.globalAlpha = 0.3 + 0.7 * (((t * 2 + i / 3) % 1)); g.beginPath(); g.arc(245 + i * 16, 55, 5, 0, Math.PI * 2); g.fill(); }
-    g.globalAlpha = 1;
-  }
   cv.dataset.mouth = open.toFixed(1);
   requestAnimationFrame(drawAvatar);
 }
