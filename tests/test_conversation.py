@@ -111,8 +111,12 @@ def test_jargon_to_a_low_literacy_patient_is_questioned_and_costs_trust(chest: S
 
 def test_medium_literacy_asks_only_when_the_jargon_piles_up(embedder) -> None:  # type: ignore[no-untyped-def]
     engine = ScriptedEngine(variant(CHEST, **{"style.health_literacy": "medium"}), embedder)
-    assert engine.respond("Any haemoptysis?").kind != "clarify"
-    assert engine.respond("Any orthopnoea, PND or haemoptysis?").kind == "clarify"
+    assert engine.respond("And have you noticed any haemoptysis at all over the last few weeks?").kind != "clarify"
+    assert engine.respond("Any orthopnoea, PND or dyspnoea?").kind == "clarify"
+    # a short question that turns on one new term cannot be answered without it; a term let pass is not asked
+    assert engine.respond("So no haemoptysis then?").kind != "clarify"
+    fresh = ScriptedEngine(variant(CHEST, **{"style.health_literacy": "medium"}), embedder)
+    assert fresh.respond("Any haemoptysis?").kind == "clarify"
 
 
 def test_bad_news_blunt_goodbye_shows_and_worries_move_on(embedder) -> None:  # type: ignore[no-untyped-def]
@@ -353,3 +357,22 @@ def test_after_the_news_an_open_invitation_brings_the_patients_own_question(embe
     assert engine.respond("Is there anything else you're wondering about?").text == later[0]
     proper = engine.respond("Well, what else is on your mind?").text
     assert proper == later[1]
+
+
+def test_a_proposed_plan_brings_the_patients_view_of_it(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(DIABETES), embedder)
+    assert [s.id for s in engine._plan_views] == ["treatment_views"]
+    reply = engine.respond("So my idea is: take the gliclazide at iftar, not at sehri. How do you feel about that?")
+    assert reply.disclosed == ["treatment_views"]
+
+
+def test_recaps_cut_off_turns_and_openings_as_students_say_them() -> None:
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    assert read_turn("Let me check I understand. Since Saturday, watery diarrhoea.").has(Move.summary)
+    assert read_turn("Just so I've got the background right: spotting since Monday?").has(Move.summary)
+    assert read_turn("If you see blood, or you cannot keep water down, or you [unintelligible]...").unintelligible
+    opening = read_turn("So, um, in your own words, what's been going on?")
+    assert not opening.has(Move.check_understanding) and opening.questions
+    assert not read_turn("And when you say since the weekend, was that Saturday?").has(Move.small_talk)
+    assert read_turn("Did you have a nice weekend?").has(Move.small_talk)

@@ -27,7 +27,7 @@ from vpatient.language.acts import sentences
 from vpatient.language.words import content_words, lower_first, proper_names
 from vpatient.persona import stock
 from vpatient.persona.affect import AffectState
-from vpatient.persona.learner_moves import EARNING, Clause, Move, TurnReading, asks_leave, read_turn
+from vpatient.persona.learner_moves import EARNING, Move, TurnReading, asks_leave, read_turn
 from vpatient.persona.matching import ClauseMatch, Matcher
 from vpatient.persona.memory import ConversationState, Memory
 from vpatient.persona.schema import Level, Persona, Statement, Tier
@@ -61,13 +61,15 @@ _OPEN_GENERIC = re.compile(
 )
 _FIRST_OPEN = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
-    r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing)|"
+    r"what(?:'s| is) (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing)|"
     r"how (?:are|have) you been|what(?:'s| is| are) (?:the |your )?(?:main )?(?:problem|issue|concern)|"
     r"tell me (?:about )?what'?s (?:been )?(?:going on|happening)|what would you like to (?:talk|discuss))\b",
     re.I,
 )
 _AGE_Q = re.compile(r"\b(?:how old are you|what(?:'s| is) your age|your age)\b", re.I)
-_DOB_Q = re.compile(r"\b(?:date of birth|\bdob\b|when were you born|birthday)\b", re.I)
+_DOB_Q = re.compile(
+    r"\b(?:date of birth|\bdob\b|when (?:were|are) you born|(?:date|day|year) you (?:are|were) born|birthday)\b", re.I
+)
 _NAME_Q = re.compile(r"\b(?:your (?:full )?name|who (?:am i|i'?m) (?:speaking|talking) (?:to|with))\b", re.I)
 _CALL_Q = re.compile(
     r"\b(?:call you|address you|refer to you|like to be called|prefer to be called|preferred name)\b", re.I
@@ -94,6 +96,11 @@ _BELIEF_WORDS = re.compile(
     re.I,
 )
 _FILLERS = ("Um, ", "Well, ", "Erm, ")
+_VIEW_Q = re.compile(
+    r"\b(?:how (?:would|do) you feel about|would you (?:be (?:happy|willing|ok|okay)|consider)|what do you think "
+    r"(?:about|of) (?:taking|having|starting|changing|trying|the plan))\b",
+    re.I,
+)
 _STATES = re.compile(r"n'?t\b|\b(?:not|will|would|should|must|means?|can)\b", re.I)
 """A clause with a negation or a modal says something ("Asking for help doesn't mean..."): not an elliptical
 question."""
@@ -205,6 +212,12 @@ class ScriptedEngine:
         self._own_acronyms = {w for w, _ in jargon.acronyms(" ".join(own_words))}
         self._volunteered = [s for s in persona.statements() if s.tier == Tier.volunteered]
         self._reluctant = set(persona.culture.reluctant_to_say)
+        self._plan_views = [
+            s
+            for s in persona.statements()
+            if s.tier != Tier.never
+            and sum(read_turn(q).has(Move.plan) or bool(_VIEW_Q.search(q)) for q in s.asked_by) >= 2
+        ]
         self._news_re = (
             re.compile(
                 r"\b(?:" + "|".join(re.escape(t) for t in persona.bad_news.news_terms if t.strip()) + r")\b", re.I
@@ -229,6 +242,9 @@ class ScriptedEngine:
         terms = [t for t in self._jargon(reading.text) if t not in self.state.explained_terms]
         self.state.explained_terms |= self.state.pending_terms  # the learner had the turn to explain them
         self.state.pending_terms = set()
+        # A term let pass once is not asked about when the learner uses it again (in a recap, say).
+        new_terms = {t for t in terms if t not in self.state.heard_terms}
+        self.state.heard_terms |= set(terms)
         if terms:
             found.append("jargon")
         if interrupted:
@@ -248,7 +264,9 @@ class ScriptedEngine:
             self.state.greeted = True
             d.say(self.persona.small_talk.greeting, "small_talk")
         needs = JARGON_TOLERANCE[self.persona.style.health_literacy]
-        asks_meaning = len(terms) >= needs and not reading.has(Move.closing)
+        # "Is it exertional?": a short question that turns on a term cannot be answered without knowing it
+        hinges = any(c.asks and len(c.text.split()) <= 6 and any(t in c.text for t in terms) for c in reading.clauses)
+        asks_meaning = (len(new_terms) >= needs or (hinges and bool(new_terms))) and not reading.has(Move.closing)
         if self.persona.bad_news is not None and not (asks_meaning and self.state.news_delivered):
             reaction = self._bad_news(reading, found, terms)
             if reaction is not None:
@@ -373,7 +391,6 @@ class ScriptedEngine:
         texts = [c.text for c in reading.clauses]
         clause_matches = self.matcher.match(texts, before, self.state.last_told) if texts else []
         matches = dict(zip(texts, clause_matches, strict=True))
-        prev: Clause | None = None
         for c in reading.clauses:
             ms = c.moves
             cm = matches[c.text]
@@ -408,11 +425,14 @@ class ScriptedEngine:
             elif Move.invite_questions in ms or Move.check_understanding in ms:
                 self._reply_to_check(Move.invite_questions in ms, d)
             after = {Move.plan, Move.explanation, Move.safety_net, Move.summary}
-            if Move.tag in ms and ((prev is not None and prev.moves & after) or reading.has(Move.summary)):
+            if Move.tag in ms and (
+                any(o.moves & after for o in reading.clauses if o is not c) or reading.has(Move.summary)
+            ):
                 pass  # answered with what it tags
             elif Move.tag in ms:
                 d.say(self.persona.small_talk.understood, "small_talk")
-            if Move.tag in ms and re.search(r"\bthink\b", c.text, re.I) and fact_hit:
+            views_plan = reading.has(Move.plan) and self._view_of_plan(reading) is not None
+            if Move.tag in ms and re.search(r"\b(?:think|feel)\b", c.text, re.I) and fact_hit and not views_plan:
                 self._question(c.text, d, limit, cm)  # "What do you think about this?": the patient's own view
             if Move.plan in ms and not c.asks and fact_hit and re.search(r"\?\s*$", c.text):
                 self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
@@ -424,13 +444,13 @@ class ScriptedEngine:
                 not ms
                 and len(c.text.split()) <= 10
                 and not _STATES.search(c.text)
+                and not reading.has(Move.plan, Move.explanation, Move.advice, Move.safety_net, Move.summary)
                 and any(m.by == "keyword" for m in cm.matches)
             )
             if c.asks or elliptical:
                 best = self._question(c.text, d, limit, cm)
                 if best is not None:
                     unmatched.append(best)
-            prev = c
         if reading.has(Move.explanation) and not reading.questions and not reading.has(Move.summary, Move.plan):
             self._explained(reading, d)
         if any(Move.plan in c.moves for c in reading.clauses) and not reading.has(Move.closing):
@@ -498,6 +518,16 @@ class ScriptedEngine:
                 d.notes.append(f"answered from a shared word: {rescued.id}")
                 return None
             return clause, self._closeness(clause, cm.best_id, cm.best_score)
+        repeated = [m.score for m in hits if m.by != "topic" and m.statement.id in self.state.told]
+        if repeated and max(repeated) >= self.matcher.SPECIFIC:
+            # "Would you like an interpreter?" asked again: not the statement that merely shares a keyword
+            hits = [
+                m
+                for m in hits
+                if not (m.by == "keyword" and m.score < self.matcher.GRAY and m.statement.id not in self.state.told)
+            ]
+            if not hits:
+                return None
         withheld: list[Statement] = []
         target = self._by_id.get(cm.best_id or "")
         if target is not None and target.id not in self.state.told and self._cover(target):
@@ -764,11 +794,30 @@ class ScriptedEngine:
             else:
                 d.say(stock.STUNNED, "reaction")
             return
-        expectations = self.persona.ice.expectations
-        if expectations.id not in self.state.told and self._permitted(expectations)[0]:
-            d.say(self.persona.small_talk.plan_accept, "reaction")
+        view = self._view_of_plan(reading)
+        if view is not None and view.id in self.state.told:
+            d.tell(view, "As I said, " + lower_first(view.says, self._names))
+            return
+        if view is not None:
+            d.tell(view)
             return
         d.say(self.persona.small_talk.plan_accept, "reaction")
+
+    def _view_of_plan(self, reading: TurnReading) -> Statement | None:
+        """What the patient thinks of a proposed treatment, when the case says it: the untold statement whose
+        example questions are proposals ("How would you feel about changing your tablets?") closest to the plan."""
+        if not self._plan_views:
+            return None
+        scores: dict[str, float] = {}
+        for cm in self.matcher.match([c.text for c in reading.clauses] or [reading.text]):
+            for sid, score in cm.scores.items():
+                scores[sid] = max(score, scores.get(sid, 0.0))
+        ready = [s for s in self._plan_views if self._permitted(s)[0]]
+        ranked = sorted(ready, key=lambda s: -scores.get(s.id, 0.0))
+        if not ranked:
+            return None
+        floor = self.matcher.ASK if ranked[0].id in self.state.told else self.matcher.GRAY  # said again: clearly
+        return ranked[0] if scores.get(ranked[0].id, 0.0) >= floor else None
 
     def _closing(self, reading: TurnReading, d: _Draft) -> None:
         if not reading.has(Move.closing):

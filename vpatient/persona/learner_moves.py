@@ -148,15 +148,21 @@ _NAME_PREF = re.compile(
     r"(?:preferred )?name|(?:what|which) (?:are your )?pronouns",
     re.I,
 )
+_OPENING_Q = re.compile(
+    r"\bwhat(?:'s| is| has)?,? (?:(?:what'?s|been) )*(?:going on|happening|brought you|brings you)\b", re.I
+)
+"""'In your own words, what's been going on?' opens the history; it checks no understanding."""
 _IDENTITY = re.compile(
-    r"\b(?:how old are you|what(?:'s| is) your age|your age|date of birth|\bdob\b|when were you born|"
+    r"\b(?:how old are you|what(?:'s| is) your age|your age|date of birth|\bdob\b|when (?:were|are) you born|"
+    r"(?:date|day|year) you (?:are|were) born|"
     r"your (?:full )?name|confirm (?:your|who you are)|who (?:am i|i'?m) (?:speaking|talking) (?:to|with)|"
     r"your address|first line of your address|pronouns)\b",
     re.I,
 )
 _SMALL_TALK = re.compile(
     r"\b(?:weather|rain(?:ing|y)?|sunny|cold (?:out|outside|today)|hot (?:out|outside|today)|traffic|parking|"
-    r"park ok|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|(?:your |the )?weekend|"
+    r"park ok|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|(?:how was|have a (?:good|nice|"
+    r"lovely)|good|nice|plans for|anything nice (?:at|this|for)) (?:your |the )?weekend|"
     r"waiting (?:long|room)|kept you waiting|busy (?:day|morning|in here)|how (?:are|have) (?:you|things) "
     r"(?:today|been|doing|keeping|going)|how are you\b|how'?s it going|how are things)\b",
     re.I,
@@ -187,7 +193,8 @@ _TAG = re.compile(
     r"(?: (?:for|with) you)?|what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
     r"(?:ok|okay|alright|all right|acceptable)(?: (?:for|with) you)?|does that sound "
     r"(?:ok|okay|alright|all right|good|fine|reasonable)|are you (?:ok|okay|alright|all right|happy) with that|"
-    r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how does that sound|sound (?:ok|okay|good))\W*$",
+    r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how does that sound|sound (?:ok|okay|good)|"
+    r"how (?:do|would) you feel about (?:that|this|it|the plan))\W*$",
     re.I,
 )
 _ACK = re.compile(
@@ -197,7 +204,9 @@ _ACK = re.compile(
     re.I,
 )
 _RECAP = re.compile(
-    r"\b(?:to (?:sum (?:up|it up|things up)|summari[sz]e|recap)|in summary|(?:just )?to (?:recap|summari[sz]e)|"
+    r"^so:|\b(?:let me (?:just )?(?:check|make sure) (?:that )?i(?:'ve| have)? (?:understand|understood|got)|"
+    r"so i'?ve got (?:\w+ ){0,3}right|to (?:sum (?:up|it up|things up)|summari[sz]e|recap)|in summary|"
+    r"(?:just )?to (?:recap|summari[sz]e)|"
     r"recap\w*|summar(?:y|i[sz]e|i[sz]ing)|if i (?:can |could |may )?(?:just )?(?:summari[sz]e|recap|go over|"
     r"understand (?:you )?correctly)|(?:let me|can i|could i|i'?ll|i'?d like to|i(?:'m| am) going to) (?:just )?"
     r"(?:summari[sz]e|recap|go over|run through|go back over|check (?:i|that i)(?:'ve| have)? (?:got|understood))|"
@@ -221,6 +230,7 @@ _SUMMARY_CHECK = re.compile(
 )
 _PLAN = re.compile(
     r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
+    r"(?:my|the) (?:idea|suggestion) (?:is|would be)|"
     r"i can|i could|i want to|let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
     r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we need to|"
     r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
@@ -352,7 +362,7 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         found.add(Move.summary)
     if moves.invites_questions(c):
         found.add(Move.invite_questions)
-    elif moves.checks_understanding(c):
+    elif moves.checks_understanding(c) and not _OPENING_Q.search(c):
         found.add(Move.check_understanding)
     if moves.safety_netting(c):
         found.add(Move.safety_net)
@@ -409,7 +419,10 @@ def _split_list(clause: str) -> list[str]:
     parts = [p for p in parts if p and not is_noise(p)]  # "..., and, sorry, any allergies?"
     if len(parts) < 2 or any(len(p.split()) > 6 or _TAG_Q.match(p) for p in parts):
         return [clause]
-    if not (_ANY_LIST.match(parts[0]) or all(_Q_WORD.match(p) for p in parts[1:])):
+    symptoms = _ANY_LIST.match(parts[-1]) and all(
+        len(p.split()) <= 4 for p in parts
+    )  # "Short of breath, any blackouts?"
+    if not (_ANY_LIST.match(parts[0]) or symptoms or all(_Q_WORD.match(p) for p in parts[1:])):
         return [clause]  # "How are the symptoms, like the sickness, at the moment?" is one question
     return [p + "?" for p in parts]
 
@@ -424,7 +437,14 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
         said = re.escape(c.text.rstrip("?").strip())
         if Move.permission in c.moves and re.search(said + r",?\s+or\b", cleaned, re.I):
             c.moves = (c.moves - {Move.permission}) | {Move.question}  # "sit here, or would you rather stand?"
+    if any(_OPENING_Q.search(c.text) for c in clauses):
+        for c in clauses:
+            c.moves.discard(Move.check_understanding)  # "In your own words, what's been going on?"
     meaningful = [c for c in clauses if Move.noise not in c.moves]
     all_moves: set[Move] = set().union(*(c.moves for c in meaningful)) if meaningful else {Move.noise}
-    fragment = unintelligible and (not meaningful or len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("..."))
+    cut_off = bool(
+        re.search(r"(?:" + _UNINTELLIGIBLE.pattern + r")\W*$", text.strip(), re.I)
+    )  # "...or you [inaudible]"
+    short = len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("...")
+    fragment = unintelligible and (not meaningful or short or cut_off)
     return TurnReading(cleaned, meaningful, all_moves, unintelligible=fragment)

@@ -210,6 +210,8 @@ class ConversationState:
     """Medical terms the learner has explained (or had the chance to, after the patient asked)."""
     pending_terms: set[str] = field(default_factory=set)
     """Terms the patient has just asked about."""
+    heard_terms: set[str] = field(default_factory=set)
+    """Every term the learner has used; the patient asks about a term once at most."""
     last_told: list[str] = field(default_factory=list)
     """Ids told in the last reply (what a follow-up refers to)."""
     history: list[tuple[str, str]] = field(default_factory=list)
