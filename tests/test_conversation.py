@@ -376,3 +376,31 @@ def test_recaps_cut_off_turns_and_openings_as_students_say_them() -> None:
     assert not opening.has(Move.check_understanding) and opening.questions
     assert not read_turn("And when you say since the weekend, was that Saturday?").has(Move.small_talk)
     assert read_turn("Did you have a nice weekend?").has(Move.small_talk)
+
+
+def test_follow_ups_ask_something_new_and_prefaces_are_not_questions(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.learner_moves import read_turn
+
+    assert [c.text for c in read_turn("Sorry, just remind me, when did the low mood start?").clauses] == [
+        "Sorry, just remind me, when did the low mood start?"
+    ]
+    engine = ScriptedEngine(variant(ROOT / "personas" / "miscarriage_news.yaml"), embedder)
+    assert engine.respond("Any cramping or tummy ache?").disclosed == ["cramps"]
+    # what was just told gains nothing from the follow-up's context: the new fact about it is the answer
+    assert engine.respond("Is it more on one side than the other?").disclosed == ["no_one_sided_pain"]
+    mood = ScriptedEngine(variant(ROOT / "personas" / "postnatal_low_mood.yaml"), embedder)
+    mood.respond("How long have you been feeling low?")
+    mood.respond("And how has your mood been?")
+    again = mood.respond("Sorry, just remind me, when did the low mood start?")
+    assert again.kind == "repeat" and again.disclosed == ["mood_onset"]  # 'when': the statement that tells a time
+
+
+def test_after_the_news_a_question_about_worries_brings_the_worry_that_remains(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(
+        variant(ROOT / "personas" / "miscarriage_news.yaml", **{"ice.concerns.tier": "on_ask"}), embedder
+    )
+    engine.respond("What's worrying you?")
+    engine.respond("I'm really sorry, Amara. I'm afraid the scan hasn't shown what we'd hoped.")
+    engine.respond("There's no heartbeat. I'm so sorry, this means you've had a miscarriage.")
+    reply = engine.respond("Is there something on your mind that's worrying you, that you'd like to ask me about?")
+    assert reply.text.startswith("If I have, I'm scared it's my fault")  # no dangling 'And', not the lost baby again

@@ -104,6 +104,13 @@ _VIEW_Q = re.compile(
 _STATES = re.compile(r"n'?t\b|\b(?:not|will|would|should|must|means?|can)\b", re.I)
 """A clause with a negation or a modal says something ("Asking for help doesn't mean..."): not an elliptical
 question."""
+_ASKS_TIME = re.compile(r"\b(?:when|how long|since when|what time)\b", re.I)
+_TELLS_TIME = re.compile(
+    r"\b(?:ago|since|started|began|start|yesterday|last (?:week|month|year|night)|"
+    r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|few|couple of|several)"
+    r" (?:days?|weeks?|months?|years?))\b",
+    re.I,
+)
 _AFTER_NEWS_OPEN = re.compile(
     r"\b(?:anything else|what else|on your mind|wondering|(?:any|other) (?:questions?|worries|concerns))\b", re.I
 )
@@ -479,9 +486,9 @@ class ScriptedEngine:
             if understanding:
                 d.say(understanding, "answer")
                 return None
-        if self._own_question_after_news(clause, d):
-            return None
         hits = cm.matches
+        if self._own_question_after_news(clause, hits, d):
+            return None
         fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
         entity = self.memory.about_entity(clause, self.state.told, lambda s: self._permitted(s)[0])
         if entity is not None and not fresh:
@@ -493,7 +500,13 @@ class ScriptedEngine:
         keyed = any(m.by == "keyword" for m in fresh)
         weak = not fresh or not (keyed or any(m.score >= self.matcher.SPECIFIC for m in fresh))
         points_back = bool(_POINTS_BACK.search(clause)) and not keyed  # "how long's THAT been going on?"
-        if follow is not None and (weak or points_back or self.memory.person_referent(clause, self.state.last_told)):
+        asked = any(
+            m.by == "keyword" or m.score >= self.matcher.ASK
+            for m in hits
+            if m.by != "topic" and (m in fresh or m.statement.id in self.state.told)
+        )
+        leans = weak and not asked  # "What do you think it is?" asks about ideas, not about what was just said
+        if follow is not None and (leans or points_back or self.memory.person_referent(clause, self.state.last_told)):
             s, sentence = follow
             d.tell(s, sentence)
             d.notes.append(f"follow-up on {s.id}")
@@ -566,7 +579,7 @@ class ScriptedEngine:
             elif not told_before:
                 d.say(self.persona.unlisted.unknown, "deflect")
         if not answered_here and told_before and not withheld:
-            s = self._most_relevant(clause, told_before)
+            s = self._most_relevant(clause, told_before, {m.statement.id: m.score for m in direct})
             d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
             d.kind = "repeat" if d.kind == "answer" else d.kind
         return None
@@ -584,9 +597,17 @@ class ScriptedEngine:
         d.kind = "opening"
         self.state.opened = True
 
-    def _most_relevant(self, clause: str, candidates: list[Statement]) -> Statement:
+    def _most_relevant(self, clause: str, candidates: list[Statement], scores: dict[str, float]) -> Statement:
+        """The statement sharing most words with the clause (a 'when' question counts a statement that tells a
+        time as one more); the closer match among equals."""
         words = content_words(clause)
-        return max(candidates, key=lambda s: len(words & content_words(s.says + " " + " ".join(s.asked_by))))
+        asks_time = bool(_ASKS_TIME.search(clause))
+
+        def key(s: Statement) -> tuple[int, float]:
+            shared = len(words & content_words(s.says + " " + " ".join(s.asked_by)))
+            return shared + int(asks_time and bool(_TELLS_TIME.search(s.says))), scores.get(s.id, 0.0)
+
+        return max(candidates, key=key)
 
     def _relevant_sentence(self, clause: str, s: Statement, *, lower: bool = False) -> str:
         sents = sentences(s.says)
@@ -864,10 +885,14 @@ class ScriptedEngine:
         return None
 
     # ----------------------------------------------------------------- bad news
-    def _own_question_after_news(self, clause: str, d: _Draft) -> bool:
-        """'Is there anything else you're wondering about?' after the news: the patient's next own question."""
+    def _own_question_after_news(self, clause: str, hits: list[Any], d: _Draft) -> bool:
+        """'Is there anything else you're wondering about?' after the news: the patient's next own question;
+        'anything on your mind that's worrying you?' asks for the worry, as it stands now that the news is known."""
         bn = self.persona.bad_news
         if bn is None or not self.state.news_delivered or not _AFTER_NEWS_OPEN.search(clause):
+            return False
+        concern = self.persona.ice.concerns.id
+        if any(m.statement.id == concern and (m.by == "keyword" or m.score >= self.matcher.ASK) for m in hits):
             return False
         if self.state.later_questions_asked >= len(bn.reactions.later_questions):
             return False
@@ -886,7 +911,8 @@ class ScriptedEngine:
             return False  # the worry is not about what the news has now answered: still the patient's worry
         still = [x for x in sentences(concern.says) if not self._news_re.search(x)]
         if still and not bn.reactions.concerns_after_news and self._permitted(concern)[0]:
-            d.tell(concern, " ".join(still))  # what still worries the patient once the news is known
+            rest = re.sub(r"^(?:And|But|So),? (\w)", lambda m: m.group(1).upper(), " ".join(still))
+            d.tell(concern, rest)  # what still worries the patient once the news is known
             return True
         if bn.reactions.concerns_after_news:
             d.say(bn.reactions.concerns_after_news, "reaction")

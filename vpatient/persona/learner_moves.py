@@ -113,6 +113,13 @@ _Q_WORD = re.compile(
     re.I,
 )
 _LIST_SPLIT = re.compile(r",\s*(?:(?:or|and)\s+)?")
+_PREFACE = re.compile(
+    r"^(?:(?:so|and|okay|ok|right|sorry)\s+)*(?:(?:can|could) you |let me )?(?:just )?(?:remind me|(?:ask|check) "
+    r"(?:again|quickly)|tell me again|quickly|one more thing|going back|(?:just )?to (?:check|clarify)|"
+    r"while i remember|before i forget)$",
+    re.I,
+)
+"""'Sorry, just remind me, when did it start?': a preface to the question, not a question of its own."""
 _OR_SPLIT = re.compile(r",\s+or\s+(?=(?:\w+\s+){1,}\w+)", re.I)
 _YES_NO_START = re.compile(
     r"^(?:\W*(?:and|so|okay|ok|right|um|also|now)\b)*\W*(?:have you|do you|did you|are you|were you|has there|"
@@ -416,7 +423,7 @@ def _split_list(clause: str) -> list[str]:
         # "Have you been abroad lately, or been on any antibiotics?": two questions
         return [a.strip(" ,") + "?" for a in alternatives]
     parts = [p.strip(" ,?") for p in _LIST_SPLIT.split(clause[:-1])]
-    parts = [p for p in parts if p and not is_noise(p)]  # "..., and, sorry, any allergies?"
+    parts = [p for p in parts if p and not is_noise(p) and not _PREFACE.match(p)]  # "..., and, sorry, any allergies?"
     if len(parts) < 2 or any(len(p.split()) > 6 or _TAG_Q.match(p) for p in parts):
         return [clause]
     symptoms = _ANY_LIST.match(parts[-1]) and all(

@@ -434,10 +434,13 @@ class Matcher:
             k += len(rs)
         return out
 
-    def _contextual_scores(self, clauses: Sequence[str], before: str | None = None) -> np.ndarray:
+    def _contextual_scores(
+        self, clauses: Sequence[str], before: str | None = None, recent: Sequence[str] = ()
+    ) -> np.ndarray:
         """Scores of each clause; a clause that leans on context ("is there anything like that?") is also
         read together with the clause before it, or, if it is the first, with the learner's previous turn
-        (`before`) or the presenting complaint."""
+        (`before`) or the presenting complaint. What the patient has just told (`recent`) gains nothing from
+        that reading: "is it more on one side?" after the cramps asks something new about them."""
         table = self.scores(clauses)
         leaning = [i for i, c in enumerate(clauses) if _ANAPHORA.search(c)]
         if leaning:
@@ -447,12 +450,15 @@ class Matcher:
             # would drown a new question.
             context = before if before and len(content_words(first)) <= 1 else self.context
             joined = [f"{clauses[i - 1]} {clauses[i]}" if i else f"{context} {clauses[i]}" for i in leaning]
-            table[leaning] = np.maximum(table[leaning], self.scores(joined) * 0.95)
+            joined_scores = self.scores(joined) * 0.95
+            just_told = [self._index[i] for i in recent if i in self._index]
+            joined_scores[:, just_told] = -1.0
+            table[leaning] = np.maximum(table[leaning], joined_scores)
         return table
 
     def match(self, clauses: Sequence[str], before: str | None = None, recent: Sequence[str] = ()) -> list[ClauseMatch]:
         """`recent`: ids of the statements the patient has just told (their topics get CONTINUITY)."""
-        table = self._contextual_scores(clauses, before)
+        table = self._contextual_scores(clauses, before, recent)
         topics = {self.statements[self._index[i]].topic for i in recent if i in self._index}
         if topics and self.CONTINUITY and len(table):
             table[:, [j for j, s in enumerate(self.statements) if s.topic in topics]] += self.CONTINUITY
