@@ -404,3 +404,35 @@ def test_after_the_news_a_question_about_worries_brings_the_worry_that_remains(e
     engine.respond("There's no heartbeat. I'm so sorry, this means you've had a miscarriage.")
     reply = engine.respond("Is there something on your mind that's worrying you, that you'd like to ask me about?")
     assert reply.text.startswith("If I have, I'm scared it's my fault")  # no dangling 'And', not the lost baby again
+
+
+def test_choices_empathy_closings_and_second_questions_as_students_say_them(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.language.colloquial import plain
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    engine = ScriptedEngine(variant(ROOT / "personas" / "miscarriage_news.yaml"), embedder)
+    wish = engine.respond("D'you wanna wait for him, or shall I crack on and tell you what the scan showed?")
+    assert wish.disclosed == ["information_preference"]  # her wish, not the results she has not been told
+    parts = read_turn("Did the midwife say what your blood group is, and, um, have you had your booking appointment?")
+    assert len(parts.questions) == 2
+    for said in (
+        "Oh, I am sorry about your father.",
+        "It's completely alright to be upset.",
+        "You sound really guilty.",
+    ):
+        assert read_turn(said).has(Move.empathy), said
+    assert read_turn("Thank you, Mr Miah. Ramadan Mubarak, and I'll get the doctor now.").has(Move.closing)
+    assert not read_turn("I'll get the nurse to bring you some water.").has(Move.closing)
+    assert plain("Do you manage to drop off yourself?") == "Do you manage to fall asleep yourself?"
+    mood = ScriptedEngine(variant(ROOT / "personas" / "postnatal_low_mood.yaml"), embedder)
+    mood.respond("Have you had any thoughts of harming Tobi?")
+    again = mood.respond("And have you had any thoughts of harming Tobi? I ask every new mum this.")
+    assert again.kind == "repeat" and len(again.text.split()) > 6  # not a bare 'As I said, no, never.'
+
+
+def test_safety_netting_with_an_explanation_gets_a_reply_to_the_advice(chest: ScriptedEngine) -> None:
+    reply = chest.respond(
+        "If it ever comes on at rest or lasts more than fifteen minutes, ring 999. The doctor will go through the "
+        "driving rules with you today. Is that okay?"
+    )
+    assert reply.text == chest.persona.small_talk.safety_net

@@ -16,7 +16,10 @@ _AUX = (
     r"do|does|did|have|has|had|are|is|was|were|can|could|would|will|should|may|might|any|anything|"
     r"anyone|anybody|how|what|when|where|which|who|whom|whose|why"
 )
-_JOINED_Q = re.compile(rf"(?:,\s*|\s+)(?:and|or|also|plus)\s+(?=(?:{_AUX})\b)", re.I)
+_JOINED_Q = re.compile(
+    rf"(?:,\s*|\s+)(?:and|or|also|plus)(?:,?\s+(?:um+|uh+|erm+|er|sorry|so|then|just)\b,?)*\s+(?=(?:{_AUX})\b)", re.I
+)
+"""'..., and, um, have you had your booking appointment?': a second question, past the fillers."""
 _Q_START = re.compile(
     rf"^(?:(?:so|and|okay|ok|right|um|uh|erm|well|now|also|then|just)[,\s]+)*(?:{_AUX}|tell me|describe|"
     r"talk me through|explain|walk me through|let me ask|i was wondering|i wonder|could you|can you|"
@@ -35,12 +38,16 @@ _OPEN_START = re.compile(
     re.I,
 )
 _EMPATHY = re.compile(
-    r"\b(?:sorry to hear|so sorry|i'?m sorry (?:that|you|about|for)|that must (?:be|have been)|"
+    r"\b(?:sorry to hear|so sorry|(?:i'?m|i am) (?:really |very |truly )?sorry (?:that|you|about|for)|"
+    r"that must (?:be|have been)|"
+    r"you (?:sound|seem|look) (?:really |very |so |quite |a bit |a little )?(?:worried|guilty|upset|frightened|"
+    r"scared|anxious|low|stressed|exhausted|down|fed up|overwhelmed)|(?:some |a )?tissues?|"
     r"(?:this|that|it) (?:must|sounds?|seems?) (?:be |been )?(?:really |very |so |quite )?"
     r"(?:hard|difficult|tough|frightening|scary|worrying|awful|upsetting|stressful|distressing|painful|"
     r"a (?:shock|lot)|overwhelming|exhausting|frustrating|horrible)|"
     r"i can (?:see|imagine|understand|tell)|i understand (?:that|how|why|this|it|your)|understandabl[ey]|"
-    r"(?:it'?s|it is) (?:completely |perfectly |totally )?(?:natural|normal|okay|ok|understandable) to (?:feel|be)|"
+    r"(?:it'?s|it is|that'?s) (?:completely |perfectly |totally |absolutely |very )?(?:natural|normal|okay|ok|"
+    r"alright|all right|fine|understandable) to (?:feel|be|cry|get)|"
     r"(?:sounds?|seems?|must be|must have been) (?:like )?(?:it'?s |it has |that )?"
     r"[\w' ,]{0,50}?(?:really |very |so |quite )"
     r"(?:hard|difficult|tough|frightening|scary|worrying|awful|upsetting|stressful|distressing|painful|"

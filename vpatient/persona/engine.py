@@ -104,6 +104,12 @@ _VIEW_Q = re.compile(
 _STATES = re.compile(r"n'?t\b|\b(?:not|will|would|should|must|means?|can)\b", re.I)
 """A clause with a negation or a modal says something ("Asking for help doesn't mean..."): not an elliptical
 question."""
+_CHOICE = re.compile(
+    r",?\s+or\s+(?:(?:would|do|did) you|you(?:'d)? (?:prefer|rather|want)|(?:shall|should|can|could) (?:i|we)|"
+    r"i (?:can|could|will)|we (?:can|could)|(?:would|do) you (?:rather|prefer)|(?:right )?now|later|wait)\b",
+    re.I,
+)
+"""A question that offers the patient a choice of how things go."""
 _ASKS_TIME = re.compile(r"\b(?:when|how long|since when|what time)\b", re.I)
 _TELLS_TIME = re.compile(
     r"\b(?:ago|since|started|began|start|yesterday|last (?:week|month|year|night)|"
@@ -112,7 +118,9 @@ _TELLS_TIME = re.compile(
     re.I,
 )
 _AFTER_NEWS_OPEN = re.compile(
-    r"\b(?:anything else|what else|on your mind|wondering|(?:any|other) (?:questions?|worries|concerns))\b", re.I
+    r"\b(?:anything else|what else|on your mind|wondering|(?:any|other) (?:questions?|worries|concerns)|"
+    r"going (?:through|round|on in) your (?:mind|head)|what are you thinking)\b",
+    re.I,
 )
 """After the news, an open invitation brings up the patient's own questions."""
 
@@ -225,6 +233,13 @@ class ScriptedEngine:
             if s.tier != Tier.never
             and sum(read_turn(q).has(Move.plan) or bool(_VIEW_Q.search(q)) for q in s.asked_by) >= 2
         ]
+        self._offer_answers = [
+            s
+            for s in persona.statements()
+            if s.tier != Tier.never and sum(read_turn(q).has(Move.permission) for q in s.asked_by) >= 2
+        ]
+        """The patient's wishes about how the consultation goes ('Please just tell me'): statements whose
+        example questions are offers."""
         self._news_re = (
             re.compile(
                 r"\b(?:" + "|".join(re.escape(t) for t in persona.bad_news.news_terms if t.strip()) + r")\b", re.I
@@ -458,8 +473,12 @@ class ScriptedEngine:
                 best = self._question(c.text, d, limit, cm)
                 if best is not None:
                     unmatched.append(best)
-        if reading.has(Move.explanation) and not reading.questions and not reading.has(Move.summary, Move.plan):
-            self._explained(reading, d)
+        if (
+            reading.has(Move.explanation)
+            and not reading.questions
+            and not reading.has(Move.summary, Move.plan, Move.safety_net)
+        ):
+            self._explained(reading, d)  # with safety-netting, the reply is to the advice ('Okay, I'll do that')
         if any(Move.plan in c.moves for c in reading.clauses) and not reading.has(Move.closing):
             self._plan(reading, d)
         if reading.has(Move.safety_net, Move.advice) and not reading.has(Move.closing) and not d.parts:
@@ -488,6 +507,11 @@ class ScriptedEngine:
                 return None
         hits = cm.matches
         if self._own_question_after_news(clause, hits, d):
+            return None
+        wish = self._choice_offered(clause, cm)
+        if wish is not None:
+            d.tell(wish)
+            d.notes.append(f"a choice offered: {wish.id}")
             return None
         fresh = [m for m in hits if m.statement.id not in self.state.told and m.statement not in d.told]
         entity = self.memory.about_entity(clause, self.state.told, lambda s: self._permitted(s)[0])
@@ -543,7 +567,11 @@ class ScriptedEngine:
                 return None
         withheld: list[Statement] = []
         target = self._by_id.get(cm.best_id or "")
-        if target is not None and target.id not in self.state.told and self._cover(target):
+        asked_again = any(
+            m.statement.id in self.state.told and m.by != "topic" and m.score >= cm.best_score - self.matcher.MARGIN
+            for m in hits
+        )  # 'Any thoughts of harming Tobi?' asked again: the answer again, not the cover of a neighbouring secret
+        if target is not None and target.id not in self.state.told and self._cover(target) and not asked_again:
             ok, why = self._permitted(target)
             if not ok and any(m.statement.id == target.id for m in hits):
                 # what was asked is held back: the cover story, not its neighbours on the same topic
@@ -570,7 +598,7 @@ class ScriptedEngine:
                 continue
             d.tell(s)
         answered_here = any(m.statement in d.told for m in hits)
-        if withheld and not answered_here:
+        if withheld and not answered_here and not (asked_again and told_before):
             cover_of = next((s for s in withheld if self._cover(s)), None)
             if cover_of is not None:
                 cover = self._cover(cover_of) or ""
@@ -578,11 +606,20 @@ class ScriptedEngine:
                 d.covers[cover_of.id] = cover
             elif not told_before:
                 d.say(self.persona.unlisted.unknown, "deflect")
-        if not answered_here and told_before and not withheld:
+        if not answered_here and told_before and (not withheld or asked_again):
             s = self._most_relevant(clause, told_before, {m.statement.id: m.score for m in direct})
             d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
             d.kind = "repeat" if d.kind == "answer" else d.kind
         return None
+
+    def _choice_offered(self, clause: str, cm: ClauseMatch) -> Statement | None:
+        """'Shall we wait for your husband, or shall I tell you now?': the patient's wish, when the case says it
+        (the closest statement whose example questions are offers)."""
+        if not self._offer_answers or not _CHOICE.search(clause):
+            return None
+        ready = [s for s in self._offer_answers if s.id not in self.state.told and self._permitted(s)[0]]
+        best = max(ready, key=lambda s: cm.scores.get(s.id, 0.0), default=None)
+        return best if best is not None and cm.scores.get(best.id, 0.0) >= self.matcher.GRAY else None
 
     def _opening(self, d: _Draft) -> None:
         """The opening line (without its greeting when the greeting was just returned) and the first
@@ -615,6 +652,9 @@ class ScriptedEngine:
         best = max(sents, key=lambda x: len(words & content_words(x))) if words else sents[0]
         if len(words & content_words(best)) == 0:
             best = sents[0]
+        k = sents.index(best)
+        if len(best.split()) < 5 and k + 1 < len(sents):
+            best = f"{best} {sents[k + 1]}"  # 'No, never.' alone says nothing of what it denies
         return lower_first(best, self._names) if lower else best
 
     def _cover(self, s: Statement) -> str | None:
@@ -817,7 +857,8 @@ class ScriptedEngine:
             return
         view = self._view_of_plan(reading)
         if view is not None and view.id in self.state.told:
-            d.tell(view, "As I said, " + lower_first(view.says, self._names))
+            if not d.told:  # a view said before: briefly (its first sentence), and not after another repeat
+                d.tell(view, "As I said, " + lower_first(sentences(view.says)[0], self._names))
             return
         if view is not None:
             d.tell(view)

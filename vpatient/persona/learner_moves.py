@@ -282,7 +282,9 @@ _CLOSING_EXTRA = re.compile(
     r"(?:hope|hoping) you (?:feel|get) better|feel better soon|get well soon|get home safe\w*|safe journey|"
     r"(?:i'?ll|we'?ll|i will|we will) see you(?: and (?:\w+ ){0,2}\w+)? (?:again|next|in (?:a|two|three|four|\w+) "
     r"(?:days?|weeks?|months?)|on \w+day|tomorrow|soon|then)|"
-    r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find)))\b",
+    r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find|see if))|"
+    r"i'?ll (?:just )?(?:get|fetch|grab|bring in) (?:the|my) (?:doctor|consultant|registrar|senior|nurse|colleague)"
+    r"(?: now)?(?=\W*$))\b",
     re.I,
 )
 _DISMISS_EXTRA = re.compile(

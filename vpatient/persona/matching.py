@@ -370,10 +370,10 @@ class Matcher:
                 df[w] = df.get(w, 0) + 1
         self._idf = {w: math.log(1 + len(self.statements) / n) for w, n in df.items()}
         self._examples = embedder.encode_many(texts)
-        # Names the patient uses but no example question does ('Tobi', 'Ravi') pull a question's embedding
-        # away from its topic: the question is also read without them.
-        example_words = set(re.findall(r"[A-Za-z]+", " ".join(texts[k] for k, w in enumerate(weights) if w == 1.0)))
-        names = proper_names([s.says for s in self.statements]) - example_words
+        # Names the patient uses ('Tobi', 'Ravi') pull a question's embedding away from its topic ('who's around
+        # to help you with Tobi?' is about support, not about Tobi's health): the question is also read without
+        # them.
+        names = proper_names([s.says for s in self.statements])
         self._names = re.compile(r"\b(?:" + "|".join(sorted(names)) + r")\b") if names else None
         embedder.encode([persona.presenting_complaint])  # load the model now, not on the first question
         # A `specific` statement answers only to its own keywords, never to its topic's general words.
