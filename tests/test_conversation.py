@@ -436,3 +436,13 @@ def test_safety_netting_with_an_explanation_gets_a_reply_to_the_advice(chest: Sc
         "driving rules with you today. Is that okay?"
     )
     assert reply.text == chest.persona.small_talk.safety_net
+
+
+def test_a_term_explained_in_the_next_breath_and_a_tag_as_learners_say_it() -> None:
+    from vpatient.persona.engine import _defined_here
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    assert _defined_here("Has the nurse told you your HbA1c? That's the long blood test, it shows your sugar.", "hba1c")
+    assert _defined_here("We titrate the gliclazide, sorry, I mean we change the time.", "titrate")
+    assert not _defined_here("The biopsy showed cancer. It's the worst news.", "biopsy")
+    assert read_turn("The doctor will want to make ECG. Is okay for you?").has(Move.tag)

@@ -105,7 +105,8 @@ _STATES = re.compile(r"n'?t\b|\b(?:not|will|would|should|must|means?|can)\b", re
 """A clause with a negation or a modal says something ("Asking for help doesn't mean..."): not an elliptical
 question."""
 _CHOICE = re.compile(
-    r",?\s+or\s+(?:(?:would|do|did) you|you(?:'d)? (?:prefer|rather|want)|(?:shall|should|can|could) (?:i|we)|"
+    r",?\s+or,?(?:\s+(?:sorry|um+|uh+|erm+|maybe|perhaps|instead),?)*\s+"
+    r"(?:(?:would|do|did) you|you(?:'d)? (?:prefer|rather|want)|(?:shall|should|can|could) (?:i|we)|"
     r"i (?:can|could|will)|we (?:can|could)|(?:would|do) you (?:rather|prefer)|(?:right )?now|later|wait)\b",
     re.I,
 )
@@ -133,7 +134,9 @@ def _defined_here(text: str, term: str) -> bool:
         re.search(
             rf"\b{t}\b[^.?!]{{0,12}}?\b(?:is|are)\b (?:a|an|another|the|when|where|just|basically|like|some)\b|"
             rf"\b{t}\b[^.?!]{{0,12}}?\b(?:means|stands for)\b|\b{t}(?: \w+)?, (?:which|that|where|meaning|i\.e\.)\b|"
-            rf"\w, (?:a |an |or |called )?{t}\b|\b(?:called|known as|we call (?:it|this|that))\b (?:a |an |the )?{t}\b",
+            rf"\w, (?:a |an |or |called )?{t}\b|\b(?:called|known as|we call (?:it|this|that))\b (?:a |an |the )?{t}\b|"
+            rf"\b{t}\b[^.?!]{{0,30}}[.?!,]\s+(?:that'?s|this is|that is|(?:sorry, )?i mean|in other words)\b "
+            r"(?:a|an|the|when|where|just|basically|how|like|we|your|our)\b",
             text,
             re.I,
         )

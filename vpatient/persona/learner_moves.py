@@ -196,7 +196,8 @@ _TALK_INVITE = re.compile(
     re.I,
 )
 _TAG = re.compile(
-    r"^(?:(?:so|and|okay|ok|right)[,\s]+)?(?:is (?:that|this|it) (?:ok|okay|alright|all right|fine|good|clear)"
+    r"^(?:(?:so|and|okay|ok|right)[,\s]+)?(?:(?:is|it'?s)(?: (?:that|this|it))? (?:ok|okay|alright|all right|fine|good|"
+    r"clear)"
     r"(?: (?:for|with) you)?|what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
     r"(?:ok|okay|alright|all right|acceptable)(?: (?:for|with) you)?|does that sound "
     r"(?:ok|okay|alright|all right|good|fine|reasonable)|are you (?:ok|okay|alright|all right|happy) with that|"
