@@ -446,3 +446,14 @@ def test_a_term_explained_in_the_next_breath_and_a_tag_as_learners_say_it() -> N
     assert _defined_here("We titrate the gliclazide, sorry, I mean we change the time.", "titrate")
     assert not _defined_here("The biopsy showed cancer. It's the worst news.", "biopsy")
     assert read_turn("The doctor will want to make ECG. Is okay for you?").has(Move.tag)
+
+
+def test_comforted_again_after_the_news_the_patient_thanks_and_keeps_its_questions(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(LUNG), embedder)
+    engine.respond("I'm afraid the scan has shown something serious.")
+    engine.respond("It's very likely to be lung cancer. I'm so sorry.")
+    assert engine.persona.bad_news is not None
+    assert engine.respond("Take all the time you need.").text == engine.persona.bad_news.reactions.to_empathy
+    asked = engine.state.later_questions_asked
+    assert engine.respond("It's completely alright to be upset.").text == engine.persona.small_talk.empathy
+    assert engine.state.later_questions_asked == asked

@@ -971,9 +971,12 @@ class ScriptedEngine:
         bn = self.persona.bad_news
         assert bn is not None
         r = bn.reactions
-        if empathy and r.to_empathy and "to_empathy" not in d.notes:
+        if empathy and r.to_empathy and "to_empathy" not in d.notes and not self._said(r.to_empathy):
             d.say(r.to_empathy, "reaction")
             d.notes.append("to_empathy")
+            return
+        if empathy:  # comforted again: thanks; the patient's own questions wait for an opening or an explanation
+            d.say(self.persona.small_talk.empathy, "reaction")
             return
         if self.state.later_questions_asked < len(r.later_questions):
             d.say(r.later_questions[self.state.later_questions_asked], "reaction")
@@ -1026,6 +1029,10 @@ class ScriptedEngine:
         if self.state.news_delivered and not is_q and quiet:
             if reading.has(Move.empathy, Move.invitation_to_talk) and r.to_empathy and not self._said(r.to_empathy):
                 return ReplyPlan("reaction", r.to_empathy, acts=found)
+            if reading.has(Move.empathy) and not reading.has(Move.invitation_to_talk):
+                # comforted again: thanks; the patient's own questions wait for an opening, a silence or an
+                # explanation
+                return ReplyPlan("reaction", self.persona.small_talk.empathy, acts=found)
             if self.state.later_questions_asked < len(r.later_questions) and not reading.has(Move.safety_net):
                 q = r.later_questions[self.state.later_questions_asked]
                 self.state.later_questions_asked += 1
