@@ -457,3 +457,11 @@ def test_comforted_again_after_the_news_the_patient_thanks_and_keeps_its_questio
     asked = engine.state.later_questions_asked
     assert engine.respond("It's completely alright to be upset.").text == engine.persona.small_talk.empathy
     assert engine.state.later_questions_asked == asked
+
+
+def test_one_idea_is_a_plan_and_how_you_came_to_have_the_scan_asks_perception() -> None:
+    from vpatient.persona.engine import _PERCEPTION
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    assert read_turn("One idea: we change the time, so you take it at iftar.").has(Move.plan)
+    assert _PERCEPTION.search("Could you tell me how you came to have the scan, in your own words?")

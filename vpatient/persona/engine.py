@@ -80,7 +80,8 @@ _INTERPRETER_OFFER = re.compile(r"\b(?:interpreter|translator|translat\w+)\b", r
 _PERCEPTION = re.compile(
     r"\b(?:what (?:do|did) you (?:already )?(?:know|understand|think)|what(?:'s| is) your understanding|"
     r"what have you been told|what (?:has|have) (?:anyone|the doctors?|they|\w+) (?:told|said)|what were you "
-    r"told|do you know why|why (?:do you think )?you (?:had|came for|were sent for)|(?:understand|know) (?:so far|"
+    r"told|do you know why|why (?:do you think )?you (?:had|came for|were sent for)|how you came to (?:have|be)|"
+    r"(?:understand|know) (?:so far|"
     r"about (?:why|the (?:scan|test|results?|biopsy|x-?ray))))\b",
     re.I,
 )

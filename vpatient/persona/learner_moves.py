@@ -238,7 +238,7 @@ _SUMMARY_CHECK = re.compile(
 )
 _PLAN = re.compile(
     r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
-    r"(?:my|the) (?:idea|suggestion) (?:is|would be)|"
+    r"(?:my|the) (?:idea|suggestion) (?:is|would be)|(?:one|another|an|my) (?:idea|suggestion)(?=\W)|"
     r"i can|i could|i want to|let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
     r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we need to|"
     r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
