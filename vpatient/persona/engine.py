@@ -905,7 +905,7 @@ class ScriptedEngine:
         st = self.persona.small_talk
         if reading.has(Move.empathy, Move.invitation_to_talk):
             if self.persona.bad_news and self.state.news_delivered:
-                self._after_news(d, empathy=True)
+                self._after_news(d, empathy=True, invited=reading.has(Move.invitation_to_talk))
                 return
             secret = self._earned_secret() if reading.has(Move.invitation_to_talk) else None
             if secret is not None:
@@ -968,7 +968,7 @@ class ScriptedEngine:
             return True
         return False
 
-    def _after_news(self, d: _Draft, *, empathy: bool = False) -> None:
+    def _after_news(self, d: _Draft, *, empathy: bool = False, invited: bool = False) -> None:
         bn = self.persona.bad_news
         assert bn is not None
         r = bn.reactions
@@ -976,7 +976,7 @@ class ScriptedEngine:
             d.say(r.to_empathy, "reaction")
             d.notes.append("to_empathy")
             return
-        if empathy:  # comforted again: thanks; the patient's own questions wait for an opening or an explanation
+        if empathy and not invited:  # comforted again: thanks; its own questions wait for an opening
             d.say(self.persona.small_talk.empathy, "reaction")
             return
         if self.state.later_questions_asked < len(r.later_questions):
