@@ -465,3 +465,56 @@ def test_one_idea_is_a_plan_and_how_you_came_to_have_the_scan_asks_perception() 
 
     assert read_turn("One idea: we change the time, so you take it at iftar.").has(Move.plan)
     assert _PERCEPTION.search("Could you tell me how you came to have the scan, in your own words?")
+
+
+def test_after_the_news_explanations_are_taken_in_and_own_questions_wait_for_an_opening(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(LUNG), embedder)
+    assert engine.persona.bad_news is not None
+    later = engine.persona.bad_news.reactions.later_questions
+    engine.respond("I'm afraid the scan has shown something serious.")
+    engine.respond("It's very likely to be lung cancer. I'm so sorry.")
+    # explanations and plans: taken in, not answered with the patient's next question
+    explained = engine.respond("There are some glands in the middle of your chest that are bigger than they should be.")
+    assert explained.text not in later and "?" not in explained.text
+    plan = engine.respond("To know what type it is, we need two more tests: a scan and a camera test.")
+    assert plan.text not in later
+    assert engine.state.later_questions_asked == 0
+    # an invitation brings them, also one that does not name a worry though the worry is close to it
+    assert engine.respond("What else is on your mind?").text == later[0]
+    # a learner who goes on for three turns without a pause: the patient asks anyway
+    for line in (
+        "The camera test is done while you're sleepy.",
+        "The results go to a meeting of the lung team.",
+        "They look at all the scans together.",
+    ):
+        reply = engine.respond(line)
+    assert reply.text == later[1]
+
+
+def test_a_term_defined_once_is_known_in_a_recap_and_a_trailing_mumble_is_not_answered(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(LUNG), embedder)
+    engine.respond("We'll do a PET scan, which lights up anywhere the cancer might be, and take a sample, a biopsy.")
+    recap = engine.respond("So, to recap: you'll have a PET scan and a biopsy. Is that right?")
+    assert recap.kind != "clarify"
+    mumble = engine.respond("The sample is taken with a thin [unintelligible] through the...")
+    assert mumble.text == engine.persona.small_talk.pardon
+
+
+def test_a_question_for_a_place_is_not_taken_for_one_about_time(chest: ScriptedEngine) -> None:
+    from vpatient.persona.matching import frames
+
+    assert frames("Please, show me where is the tightness.") == {"place"}
+    assert frames("How long does it last, and how often?") == {"duration", "frequency"}
+    assert frames("When it comes, what do you do?") == set()
+    assert chest.respond("Please, show me where is the tightness.").disclosed == ["pain_site"]
+    assert "pain_relief" in chest.respond("And what makes it go?").disclosed
+
+
+def test_options_and_next_steps_are_plans_and_leaving_the_room_is_a_closing() -> None:
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    assert read_turn("There are three options. You don't have to decide today.").has(Move.plan)
+    assert read_turn("The early pregnancy nurse will ring you in a couple of days.").has(Move.plan)
+    assert read_turn("To be sure, we need two more tests.").has(Move.plan)
+    assert read_turn("Stay in this room as long as you need.").has(Move.closing)
+    assert not read_turn("Take as long as you need.").has(Move.closing)

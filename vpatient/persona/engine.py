@@ -125,6 +125,7 @@ _AFTER_NEWS_OPEN = re.compile(
     re.I,
 )
 """After the news, an open invitation brings up the patient's own questions."""
+_WORRY = re.compile(r"\b(?:worr\w*|concern\w*|fear\w*|frighten\w*|scar(?:ed|es|y)|afraid|anxious)\b", re.I)
 
 
 def _defined_here(text: str, term: str) -> bool:
@@ -265,8 +266,9 @@ class ScriptedEngine:
         """Decide what may be said. Affect and the conversation state move here; commit() records what was told."""
         reading = self.read(utterance)
         found = sorted(m.value for m in reading.moves)
-        terms = [t for t in self._jargon(reading.text) if t not in self.state.explained_terms]
-        self.state.explained_terms |= self.state.pending_terms  # the learner had the turn to explain them
+        used, defined = self._jargon(reading.text)
+        terms = [t for t in used if t not in self.state.explained_terms]
+        self.state.explained_terms |= self.state.pending_terms | defined  # explained now, or had the turn to
         self.state.pending_terms = set()
         # A term let pass once is not asked about when the learner uses it again (in a recap, say).
         new_terms = {t for t in terms if t not in self.state.heard_terms}
@@ -799,14 +801,9 @@ class ScriptedEngine:
     def _reply_to_check(self, invited: bool, d: _Draft) -> None:
         """An invitation to ask questions, or a check of understanding."""
         bn = self.persona.bad_news
-        if (
-            invited
-            and bn
-            and self.state.news_delivered
-            and self.state.later_questions_asked < len(bn.reactions.later_questions)
-        ):
-            self.state.later_questions_asked += 1
-            d.say(bn.reactions.later_questions[self.state.later_questions_asked - 1], "reaction")
+        own_after_news = self._next_own_question() if invited and bn and self.state.news_delivered else None
+        if own_after_news is not None:
+            d.say(own_after_news, "reaction")
             return
         if invited:
             own = self._own_question()
@@ -827,7 +824,7 @@ class ScriptedEngine:
             d.say(stock.SLOWLY, "reaction")
             return
         if self.persona.bad_news and self.state.news_delivered:
-            self._after_news(d)
+            self._take_in(d)
             return
         concern = self.persona.ice.concerns
         if concern.id not in self.state.told and self._permitted(concern)[0] and self.affect.anxiety >= 0.35:
@@ -851,14 +848,11 @@ class ScriptedEngine:
         if _INVASIVE.search(reading.text) and self.affect.anxiety >= 0.5:
             d.say(stock.WHAT_INVOLVES, "reaction")
             return
-        bn = self.persona.bad_news
-        if bn and self.state.news_delivered and self.affect.distress >= 0.5:
-            if self.state.later_questions_asked < len(bn.reactions.later_questions):
-                d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
-                self.state.later_questions_asked += 1  # the plan brings the patient's own question up
-            else:
+        if self.persona.bad_news and self.state.news_delivered:
+            self.state.unheard_turns += 1  # the patient's own questions wait for an opening (see _take_in)
+            if self.affect.distress >= 0.8 and not self._said(stock.STUNNED):
                 d.say(stock.STUNNED, "reaction")
-            return
+                return
         view = self._view_of_plan(reading)
         if view is not None and view.id in self.state.told:
             if not d.told:  # a view said before: briefly (its first sentence), and not after another repeat
@@ -905,7 +899,7 @@ class ScriptedEngine:
         st = self.persona.small_talk
         if reading.has(Move.empathy, Move.invitation_to_talk):
             if self.persona.bad_news and self.state.news_delivered:
-                self._after_news(d, empathy=True, invited=reading.has(Move.invitation_to_talk))
+                self._comforted_after_news(d, invited=reading.has(Move.invitation_to_talk))
                 return
             secret = self._earned_secret() if reading.has(Move.invitation_to_talk) else None
             if secret is not None:
@@ -937,12 +931,15 @@ class ScriptedEngine:
         if bn is None or not self.state.news_delivered or not _AFTER_NEWS_OPEN.search(clause):
             return False
         concern = self.persona.ice.concerns.id
-        if any(m.statement.id == concern and (m.by == "keyword" or m.score >= self.matcher.ASK) for m in hits):
+        names_worry = _WORRY.search(clause) is not None  # 'what else is on your mind?' is not about the worry
+        if names_worry and any(
+            m.statement.id == concern and (m.by == "keyword" or m.score >= self.matcher.ASK) for m in hits
+        ):
             return False
-        if self.state.later_questions_asked >= len(bn.reactions.later_questions):
+        own = self._next_own_question()
+        if own is None:
             return False
-        d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
-        self.state.later_questions_asked += 1
+        d.say(own, "reaction")
         return True
 
     def _concerns_after_news(self, clause: str, hits: list[Any], d: _Draft) -> bool:
@@ -962,28 +959,47 @@ class ScriptedEngine:
         if bn.reactions.concerns_after_news:
             d.say(bn.reactions.concerns_after_news, "reaction")
             return True
-        if self.state.later_questions_asked < len(bn.reactions.later_questions):
-            d.say(bn.reactions.later_questions[self.state.later_questions_asked], "reaction")
-            self.state.later_questions_asked += 1
-            return True
-        return False
+        own = self._next_own_question()
+        if own is not None:
+            d.say(own, "reaction")
+        return own is not None
 
-    def _after_news(self, d: _Draft, *, empathy: bool = False, invited: bool = False) -> None:
+    def _comforted_after_news(self, d: _Draft, *, invited: bool) -> None:
+        """Empathy after the news: the patient's reaction to it once; then thanks, and with an invitation to
+        talk, its next own question."""
         bn = self.persona.bad_news
         assert bn is not None
         r = bn.reactions
-        if empathy and r.to_empathy and "to_empathy" not in d.notes and not self._said(r.to_empathy):
+        if r.to_empathy and "to_empathy" not in d.notes and not self._said(r.to_empathy):
             d.say(r.to_empathy, "reaction")
             d.notes.append("to_empathy")
             return
-        if empathy and not invited:  # comforted again: thanks; its own questions wait for an opening
-            d.say(self.persona.small_talk.empathy, "reaction")
+        own = self._next_own_question() if invited else None
+        d.say(own or self.persona.small_talk.empathy, "reaction")
+
+    def _next_own_question(self) -> str | None:
+        """The patient's next question of its own after the news (`bad_news.reactions.later_questions`, in order)."""
+        bn = self.persona.bad_news
+        if bn is None or self.state.later_questions_asked >= len(bn.reactions.later_questions):
+            return None
+        self.state.later_questions_asked += 1
+        self.state.unheard_turns = 0
+        return bn.reactions.later_questions[self.state.later_questions_asked - 1]
+
+    def _take_in(self, d: _Draft) -> None:
+        """An explanation after the news: the patient takes it in. Its own questions wait for an opening (an
+        invitation, a silence) unless the learner has gone on for three turns without one."""
+        self.state.unheard_turns += 1
+        if self.state.unheard_turns >= 3:
+            own = self._next_own_question()
+            if own is not None:
+                d.say(own, "reaction")
+                return
+        if self.affect.distress >= 0.8 and not self._said(stock.STUNNED):
+            d.say(stock.STUNNED, "reaction")
             return
-        if self.state.later_questions_asked < len(r.later_questions):
-            d.say(r.later_questions[self.state.later_questions_asked], "reaction")
-            self.state.later_questions_asked += 1
-            return
-        d.say(self.persona.small_talk.empathy if empathy else "Okay.", "reaction")
+        said_before = self.state.history and self.state.history[-1][1] == stock.UNDERSTOOD_SHORT
+        d.say(self._short_ack() if said_before else stock.UNDERSTOOD_SHORT, "reaction")
 
     def _bad_news(self, reading: TurnReading, found: list[str], terms: list[str]) -> ReplyPlan | None:
         bn = self.persona.bad_news
@@ -1031,23 +1047,31 @@ class ScriptedEngine:
             if reading.has(Move.empathy, Move.invitation_to_talk) and r.to_empathy and not self._said(r.to_empathy):
                 return ReplyPlan("reaction", r.to_empathy, acts=found)
             if reading.has(Move.empathy) and not reading.has(Move.invitation_to_talk):
-                # comforted again: thanks; the patient's own questions wait for an opening, a silence or an
-                # explanation
+                # comforted again: thanks; the patient's own questions wait for an opening or a silence
                 return ReplyPlan("reaction", self.persona.small_talk.empathy, acts=found)
-            if self.state.later_questions_asked < len(r.later_questions) and not reading.has(Move.safety_net):
-                q = r.later_questions[self.state.later_questions_asked]
-                self.state.later_questions_asked += 1
+            if len(text.split()) > 8:  # information the reader did not name: taken in like an explanation
+                d = _Draft()
+                self._take_in(d)
+                return ReplyPlan("reaction", " ".join(d.parts), acts=found)
+            q = None if reading.has(Move.safety_net) else self._next_own_question()
+            if q is not None:  # a silence, a short remark: the patient's next question
                 return ReplyPlan("reaction", q, acts=found)
         return None
 
     def _said(self, text: str) -> bool:
         return any(text in patient for _, patient in self.state.history)
 
-    def _jargon(self, text: str) -> list[str]:
-        """Unexplained medical terms and abbreviations, except those the patient uses in its own words ("my CT
-        scan")."""
+    def _jargon(self, text: str) -> tuple[list[str], set[str]]:
+        """The medical terms and abbreviations left unexplained, and those explained in place (remembered: a
+        recap may use them later). Terms the patient uses in its own words ("my CT scan") are not jargon."""
         terms = [t for t in jargon.unexplained(text) if t not in self._own_terms]
+        spelt_out: set[str] = set()
         for word, pos in jargon.acronyms(text):
-            if word not in self._own_acronyms and not jargon.acronym_explained(text, word, pos):
+            if word in self._own_acronyms:
+                continue
+            if jargon.acronym_explained(text, word, pos):
+                spelt_out.add(word)
+            else:
                 terms.append(word)
-        return [t for t in terms if not _defined_here(text, t)]
+        defined = {t for t in terms if _defined_here(text, t)} | spelt_out
+        return [t for t in terms if t not in defined], defined

@@ -240,7 +240,7 @@ _PLAN = re.compile(
     r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
     r"(?:my|the) (?:idea|suggestion) (?:is|would be)|(?:one|another|an|my) (?:idea|suggestion)(?=\W)|"
     r"i can|i could|i want to|let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
-    r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we need to|"
+    r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we(?:'ll| will)? need|"
     r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
     r"feel about|would you be (?:happy|willing|ok|okay) to|(?:one|another) option|the options?|we(?:'d| would) "
     r"(?:like to|normally|usually|offer)|(?:there|it) (?:is|are) (?:some |a few )?(?:treatments?|options?))\b"
@@ -252,6 +252,15 @@ _PLAN = re.compile(
     r"switch|take|inhaler|injection|insulin|procedure|biopsy|admit|hospital|chemo\w*|radio\w*|plan)\b",
     re.I,
 )
+_PLAN_ALONE = re.compile(
+    r"\b(?:there(?:'s| is| are) (?:\w+ )?(?:options|choices)|you (?:don'?t|do not) (?:have|need) to (?:decide|choose|"
+    r"make (?:a|any|the|your) (?:decision|choice))|you can (?:decide|choose|think (?:about|it over))|"
+    r"(?:the|your|a|our) (?:[\w-]+ ){0,3}(?:nurse|doctor|team|specialist|consultant|midwife|gp|clinic|unit|"
+    r"secretary) (?:will|is going to|'ll) (?:ring|call|phone|contact|see|write to|send|get in touch))\b",
+    re.I,
+)
+"""Options and next steps said without a verb of proposing ("There are three options", "The nurse will ring
+you")."""
 _REASSURE = re.compile(
     r"\b(?:(?:try )?not to worry|don'?t worry|you'?re in (?:good|safe) hands|(?:we|i)(?:'ll| will) (?:look "
     r"after|take care of|support) you|you (?:won'?t|will not) be (?:on your own|alone)|(?:this|it) is (?:very )?"
@@ -284,6 +293,8 @@ _CLOSING_EXTRA = re.compile(
     r"(?:i'?ll|we'?ll|i will|we will) see you(?: and (?:\w+ ){0,2}\w+)? (?:again|next|in (?:a|two|three|four|\w+) "
     r"(?:days?|weeks?|months?)|on \w+day|tomorrow|soon|then)|"
     r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find|see if))|"
+    r"(?:stay|sit|remain) (?:here |in (?:this|the|here) room )(?:for )?as long as you (?:need|like|want)|"
+    r"(?:take|have) as long as you (?:need|like|want) in (?:this|the|here) room|"
     r"i'?ll (?:just )?(?:get|fetch|grab|bring in) (?:the|my) (?:doctor|consultant|registrar|senior|nurse|colleague)"
     r"(?: now)?(?=\W*$))\b",
     re.I,
@@ -376,7 +387,7 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         found.add(Move.check_understanding)
     if moves.safety_netting(c):
         found.add(Move.safety_net)
-    if _PLAN.search(c):
+    if _PLAN.search(c) or _PLAN_ALONE.search(c):
         found.add(Move.plan)
     if _ADVICE.search(c) and not moves.safety_netting(c):
         found.add(Move.advice)
@@ -453,8 +464,8 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
     meaningful = [c for c in clauses if Move.noise not in c.moves]
     all_moves: set[Move] = set().union(*(c.moves for c in meaningful)) if meaningful else {Move.noise}
     cut_off = bool(
-        re.search(r"(?:" + _UNINTELLIGIBLE.pattern + r")\W*$", text.strip(), re.I)
-    )  # "...or you [inaudible]"
+        re.search(r"(?:" + _UNINTELLIGIBLE.pattern + r")\W*$|(?:\.\.\.|…)$", text.strip(), re.I)
+    )  # "...or you [inaudible]", "a thin [inaudible] through the..." (trailing off)
     short = len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("...")
     fragment = unintelligible and (not meaningful or short or cut_off)
     return TurnReading(cleaned, meaningful, all_moves, unintelligible=fragment)

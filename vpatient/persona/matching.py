@@ -74,6 +74,7 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
         r"eases?",
         r"reliev\w*",
         r"go away",
+        r"(?:make|makes|made) (?:it|them|the \w+) (?:go|stop)\b(?!\s+(?:on|up|down|into|to|through|anywhere|round))",
     ],
     "severity": [
         r"how (?:bad|severe|painful|strong)",
@@ -259,6 +260,27 @@ _ANAPHORA = re.compile(
 )
 
 
+# What a question asks for, whatever it asks about: "show me where the tightness is" asks for a place, not for
+# a time, though the embedding of its topic word ('tightness') is closest to "when did the tightness start?".
+FRAMES: dict[str, re.Pattern[str]] = {
+    "place": re.compile(r"\b(?:where(?:abouts)?|which (?:part|side|bit))\b", re.I),
+    "time": re.compile(
+        r"\b(?:when (?:did|was|were|have|had)|since when|how long ago|how long (?:have|has|had)|what (?:time|day))\b",
+        re.I,
+    ),
+    "duration": re.compile(
+        r"\bhow long (?:does|do|did|will|would) (?:it|they|each|an?|the|these|those)\b|\bhow many (?:minutes|hours)\b",
+        re.I,
+    ),
+    "frequency": re.compile(r"\bhow (?:often|frequent\w*|many times)\b", re.I),
+}
+
+
+def frames(text: str) -> set[str]:
+    """The kinds of answer a question asks for (`FRAMES`)."""
+    return {name for name, pattern in FRAMES.items() if pattern.search(text)}
+
+
 # A topic's keywords do not count in a clause that also matches these (e.g. "allergies to medicines").
 TOPIC_EXCLUDE: dict[str, re.Pattern[str]] = {
     "medications": re.compile(r"allerg", re.I),
@@ -327,6 +349,9 @@ class Matcher:
     """Weight of the words a clause shares with a statement's vocabulary (rarer words weigh more)."""
     CONTINUITY = 0.03
     """Bonus for the topics of what the patient has just told: a question usually goes on with them."""
+    FRAME = 0.10
+    """Penalty when a question asks for a kind of answer (a place, a time, how often) that none of a statement's
+    example questions asks for, while some of them ask for another kind."""
 
     def __init__(self, persona: Persona, embedder: Embedder):
         self.embedder = embedder
@@ -370,6 +395,7 @@ class Matcher:
                 df[w] = df.get(w, 0) + 1
         self._idf = {w: math.log(1 + len(self.statements) / n) for w, n in df.items()}
         self._examples = embedder.encode_many(texts)
+        self._frames = [set().union(*(frames(q) for q in s.asked_by)) if s.asked_by else set() for s in self.statements]
         # Names the patient uses ('Tobi', 'Ravi') pull a question's embedding away from its topic ('who's around
         # to help you with Tobi?' is about support, not about Tobi's health): the question is also read without
         # them.
@@ -427,6 +453,10 @@ class Matcher:
             per_reading[:, j] = sims[:, cols].max(axis=1)
         if self.LEXICAL:
             per_reading += self.LEXICAL * np.stack([self.lexical(r) for r in flat])
+        for k, reading in enumerate(flat):
+            asked = frames(reading)
+            if asked:
+                per_reading[k] -= self.FRAME * np.array([bool(f) and not (f & asked) for f in self._frames])
         out = np.empty((len(clauses), len(self.statements)), dtype=np.float32)
         k = 0
         for i, rs in enumerate(readings):
@@ -478,10 +508,12 @@ class Matcher:
             runner_up = float(max(others)) if others else 0.0
             # The best match stands out clearly from every other topic, though below ASK, and shares a
             # content word with it (so that "any headaches?" is not taken for "any fever?").
+            asked = frames(clause)
             clear_winner = (
                 cm.best_score >= self.GRAY
                 and cm.best_score - runner_up >= self.CLEAR
                 and bool(content_words(clause) & self._vocab[best])
+                and not (asked and self._frames[best] and not asked & self._frames[best])
             )
             kw_hits = [self._keyword_hit(j, clause) for j in range(len(self.statements))]
             words = content_words(clause)

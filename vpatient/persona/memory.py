@@ -200,6 +200,8 @@ class ConversationState:
     news_turn: int = -1
     warned: bool = False
     later_questions_asked: int = 0
+    unheard_turns: int = 0
+    """Explanations and plans since the news without a chance for the patient's own questions."""
     earned: int = 0
     """Moves that earn rapport-tier disclosure so far (empathy, acknowledgement of feelings, invitations)."""
     soothed_after_news: bool = False
