@@ -518,3 +518,62 @@ def test_options_and_next_steps_are_plans_and_leaving_the_room_is_a_closing() ->
     assert read_turn("To be sure, we need two more tests.").has(Move.plan)
     assert read_turn("Stay in this room as long as you need.").has(Move.closing)
     assert not read_turn("Take as long as you need.").has(Move.closing)
+
+
+def test_asked_to_say_back_what_it_was_told_the_patient_puts_it_in_its_own_words(chest: ScriptedEngine) -> None:
+    from vpatient.persona.teach_back import patient_view
+
+    assert patient_view("I will ring you with your results") == "you will ring me with my results"
+    assert patient_view("You can wait for it to happen naturally") == "I can wait for it to happen naturally"
+    nothing_yet = chest.respond("Can you tell me back what we've agreed, in your own words?")
+    assert not nothing_yet.text.startswith("So ")  # nothing has been explained yet: nothing to say back
+    chest.respond("I think this might be angina, which is when the heart doesn't get enough blood when it works hard.")
+    chest.respond("I'd like to arrange an ECG and some blood tests, and refer you to the chest pain clinic.")
+    chest.respond("If you get pain at rest that lasts more than 15 minutes, call 999.")
+    said = chest.respond("Just so I know I've explained it well, could you tell me what you've taken from it?")
+    assert said.disclosed == [] and said.text.endswith("Is that right?")
+    assert "refer me to the chest pain clinic" in said.text and "if I get pain at rest" in said.text
+
+
+def test_the_conversation_judge_does_not_count_the_learners_own_words_said_back(embedder) -> None:  # type: ignore[no-untyped-def]
+    from vpatient.persona.conversation_eval import Conversation, Judge, run_conversation
+    from vpatient.persona.grounding import Grounding
+
+    class Says:
+        def __init__(self, replies: list[str]) -> None:
+            self.replies = replies
+
+        def respond(self, utterance: str, *, interrupted: bool = False) -> str:
+            return self.replies.pop(0)
+
+    persona = variant(ROOT / "personas" / "miscarriage_news.yaml")
+    judge = Judge(persona, Grounding(persona, embedder))
+    conv = Conversation.model_validate(
+        {
+            "persona": persona.id,
+            "lines": [
+                {"say": "I'm so sorry. The scan shows there's no heartbeat."},
+                {"say": "Could you tell me what you've taken from it?", "moves": ["answer"]},
+            ],
+        }
+    )
+    said_back = run_conversation(conv, Says(["Oh no.", "So there's no heartbeat. Is that right?"]), judge)
+    assert said_back.early == 0  # the learner said it first
+    unprompted = run_conversation(conv, Says(["There's no heartbeat.", "Okay."]), judge)
+    assert unprompted.early == 1  # the patient cannot know it before it is told
+
+    lung = variant(LUNG)
+    lung_judge = Judge(lung, Grounding(lung, embedder))
+    advice = (
+        "If the blood you cough up is more than a few streaks, or your breathing suddenly gets much worse, don't wait: "
+        "phone Helen or go to A&E."
+    )
+    conv = Conversation.model_validate(
+        {"persona": lung.id, "lines": [{"say": advice}, {"say": "What have you taken from that?"}]}
+    )
+    echo = (
+        "So if the blood I cough up is more than a few streaks, or my breathing suddenly gets much worse, I shouldn't "
+        "wait: I should phone Helen or go to A&E. Is that right?"
+    )
+    assert lung_judge.grounding.conflicts(echo)  # read alone, it would count against the case
+    assert run_conversation(conv, Says(["Okay.", echo]), lung_judge).contradictions == 0

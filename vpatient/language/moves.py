@@ -279,9 +279,27 @@ def invites_questions(text: str) -> bool:
     return bool(_INVITES.search(text))
 
 
+_TEACH_BACK = re.compile(
+    r"\b(?:(?:can|could|would|will) you (?:just )?(?:tell|explain|say|repeat|summari[sz]e|go over) (?:me )?(?:it |that "
+    r"|this |things |everything )?(?:back )?(?:to me )?(?:in your own words|what (?:i|we|you'?ll|you will|"
+    r"happens|the plan|'?s going to))|"
+    r"in your own words,? (?:what|can|could|tell|how)[^?]*\b(?:i'?ve|i have|we'?ve|we have|i|we) (?:said|told|"
+    r"explained|discussed|talked|agreed|covered|gone)|"
+    r"what (?:have|did) you (?:understood|understand|taken in|take|taken|made|make|got|get|picked up|pick up) "
+    r"(?:of|from|in)\b|what you(?:'ve| have)? (?:taken|understood|got|picked up|gathered|made of)\b)",
+    re.I,
+)
+
+
 def checks_understanding(text: str) -> bool:
     """'Does that make sense?', 'Can you tell me in your own words what we've agreed?'"""
-    return bool(_CHECKS.search(text))
+    return bool(_CHECKS.search(text)) or asks_teach_back(text)
+
+
+def asks_teach_back(text: str) -> bool:
+    """The patient is asked to say back what it has been told ('Could you tell me what you've taken from it?',
+    'In your own words, what have we agreed?'): teach-back, one way of checking understanding."""
+    return bool(_TEACH_BACK.search(text))
 
 
 def safety_netting(text: str) -> bool:

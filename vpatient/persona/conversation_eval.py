@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from vpatient.language.acts import sentences
+from vpatient.language.words import content_words
 from vpatient.persona.grounding import Grounding, _norm
 from vpatient.persona.schema import Persona, Tier
 from vpatient.yamlfile import load_model
@@ -126,6 +127,11 @@ _MOVE_WORDS: dict[str, re.Pattern[str]] = {
 }
 
 
+def _echoes(words: set[str], heard: set[str]) -> bool:
+    """Most of a sentence's content words (at least 4) are the learner's."""
+    return len(words) >= 4 and len(words & heard) >= 0.7 * len(words)
+
+
 def _is_question(text: str) -> bool:
     return "?" in text
 
@@ -187,12 +193,16 @@ class Judge:
         self._told_cache: dict[str, list[str]] = {}
 
     def _told(self, text: str) -> list[str]:
-        """grounding.told, once per distinct reply (earlier replies are checked again on every later line)."""
+        """grounding.told, once per distinct text (earlier replies are checked again on every later line)."""
         if text not in self._told_cache:
             self._told_cache[text] = self.grounding.told(text)
         return self._told_cache[text]
 
-    def judge(self, line: Line, reply: str, earlier: list[str], told_before: set[str]) -> LineResult:
+    def judge(
+        self, line: Line, reply: str, earlier: list[str], told_before: set[str], heard: Sequence[str] = ()
+    ) -> LineResult:
+        """`heard`: the learner's earlier lines. A sentence that says back the learner's own words (teach-back) claims
+        nothing about the case and is not checked for contradictions."""
         problems: list[str] = []
         told = self._told(reply) if reply.strip() else []
         told_set = set(told)
@@ -206,7 +216,11 @@ class Judge:
             s = self.by_id.get(sid)
             if s is not None and s.tier == Tier.never:
                 problems.append(f"EARLY {sid} (tier never)")
-        for c in self.grounding.conflicts(reply):
+        heard_words = content_words(" ".join(heard))
+        own = " ".join(
+            x for x in sentences(reply) if not _echoes(content_words(x), heard_words)
+        )  # the patient's own claims
+        for c in self.grounding.conflicts(own) if own.strip() else []:
             problems.append(f"CONTRADICTS {c.statement_id or ''}: {c.reason}")
         norm_reply = _norm(reply)
         reply_sents = {_norm(x) for x in sentences(reply)}
@@ -267,7 +281,7 @@ def run_conversation(
     for line in conv.lines:
         reply = engine.respond(line.say)
         text = getattr(reply, "text", str(reply))
-        r = judge.judge(line, text, earlier, told_before)
+        r = judge.judge(line, text, earlier, told_before, [x.say for x in conv.lines[: len(results)]])
         r.mode = getattr(reply, "mode", "")
         if r.mode == "llm":
             own += 1
@@ -275,7 +289,8 @@ def run_conversation(
         told_n += sum(1 for sid in line.tell if sid in r.told)
         early += sum(1 for p in r.problems if p.startswith("EARLY"))
         conflicts += sum(1 for p in r.problems if p.startswith("CONTRADICTS"))
-        told_before |= set(r.told)
+        # A fact the learner has said ('there's no heartbeat') is no disclosure when the patient says it back.
+        told_before |= set(r.told) | set(judge._told(line.say))
         earlier.append(text)
         results.append(r)
         if on_line:

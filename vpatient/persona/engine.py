@@ -25,7 +25,7 @@ from vpatient.embeddings import Embedder
 from vpatient.language import jargon, moves
 from vpatient.language.acts import sentences
 from vpatient.language.words import content_words, lower_first, proper_names
-from vpatient.persona import stock
+from vpatient.persona import stock, teach_back
 from vpatient.persona.affect import AffectState
 from vpatient.persona.learner_moves import EARNING, Move, TurnReading, asks_leave, read_turn
 from vpatient.persona.matching import ClauseMatch, Matcher
@@ -125,6 +125,10 @@ _AFTER_NEWS_OPEN = re.compile(
     re.I,
 )
 """After the news, an open invitation brings up the patient's own questions."""
+_INFORMS = frozenset({Move.explanation, Move.plan, Move.safety_net, Move.advice})
+"""Moves that give the patient information it can later say back (teach-back)..."""
+_SOCIAL = frozenset({Move.empathy, Move.acknowledgement, Move.greeting, Move.introduction, Move.thanks, Move.closing})
+"""...unless the clause is comfort or courtesy ("I should have said, that sounds like a long week")."""
 _WORRY = re.compile(r"\b(?:worr\w*|concern\w*|fear\w*|frighten\w*|scar(?:ed|es|y)|afraid|anxious)\b", re.I)
 
 
@@ -275,6 +279,12 @@ class ScriptedEngine:
         self.state.heard_terms |= set(terms)
         if terms:
             found.append("jargon")
+        news_said = self._news_re is not None and self._news_re.search
+        self.state.informed += [
+            (c.text, bool(c.moves & {Move.plan, Move.safety_net, Move.advice}))
+            for c in reading.clauses
+            if not c.asks and not c.moves & _SOCIAL and (c.moves & _INFORMS or (news_said and news_said(c.text)))
+        ]
         if interrupted:
             found.append("interruption")
         self._shift_affect(reading, terms, interrupted)
@@ -446,7 +456,9 @@ class ScriptedEngine:
                 self._summary(reading.text, d)
             ice_ids = {self.persona.ice.concerns.id, self.persona.ice.ideas.id, self.persona.ice.expectations.id}
             asks_ice = any(m.statement.id in ice_ids and m.by != "topic" for m in cm.matches)
-            if (Move.check_understanding in ms and fact_hit and Move.invite_questions not in ms) or (
+            if Move.check_understanding in ms and moves.asks_teach_back(c.text) and self._teach_back(c.text, d):
+                pass  # "Could you tell me what you've taken from it?"
+            elif (Move.check_understanding in ms and fact_hit and Move.invite_questions not in ms) or (
                 Move.invite_questions in ms and asks_ice
             ):
                 self._question(c.text, d, limit, cm)  # "can you tell me in your own words why the scan was done?"
@@ -810,6 +822,21 @@ class ScriptedEngine:
             d.say(own or self.persona.small_talk.no_questions, "small_talk")
             return
         d.say(self.persona.small_talk.understood, "small_talk")
+
+    def _teach_back(self, clause: str, d: _Draft) -> bool:
+        """Says back what the learner has told it, in its own words; False when it has been told nothing yet."""
+        not_understood = self.state.heard_terms - self.state.explained_terms
+        limit = 2 if self.persona.style.health_literacy == Level.low else 3
+        said = teach_back.restate(
+            self.state.informed,
+            news=self._news_re,
+            not_understood=not_understood,
+            limit=limit,
+            plans_first=teach_back.asks_for_plan(clause),
+        )
+        if said:
+            d.say(said, "reaction")
+        return bool(said)
 
     def _own_question(self) -> str | None:
         """The patient's concern or expectation, raised at a natural moment when not yet told."""

@@ -214,6 +214,9 @@ class ConversationState:
     """Terms the patient has just asked about."""
     heard_terms: set[str] = field(default_factory=set)
     """Every term the learner has used; the patient asks about a term once at most."""
+    informed: list[tuple[str, bool]] = field(default_factory=list)
+    """The learner's clauses that gave information (explanations, news, plans, advice), for teach-back, each
+    with whether it proposed a plan."""
     last_told: list[str] = field(default_factory=list)
     """Ids told in the last reply (what a follow-up refers to)."""
     history: list[tuple[str, str]] = field(default_factory=list)
