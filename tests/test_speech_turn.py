@@ -58,6 +58,24 @@ def test_without_a_verdict_the_fixed_budget_applies() -> None:
     assert waited is not None and 0.6 <= waited < 0.7
 
 
+def test_a_verdict_still_awaited_holds_the_turn_open_and_a_late_one_still_counts() -> None:
+    ep = Endpointer(CFG)
+    for i in range(10):
+        ep.feed(ZERO, 0.9, i * FRAME_S)
+    stopped_at = None
+    for i in range(10, 160):
+        events = ep.feed(ZERO, 0.0, i * FRAME_S)
+        if "paused" in events:
+            ep.awaiting = ep.pauses  # asked; the busy model has not answered
+        if i == 10 + int(1.0 / FRAME_S):  # the verdict comes a second into the pause: complete
+            ep.judge(ep.pauses, 0.95)
+        if "stopped" in events:
+            stopped_at = (i - 10 + 1) * FRAME_S
+            break
+    assert stopped_at is not None and 1.0 <= stopped_at < 1.1  # not cut at the fixed 600 ms budget
+    assert ep.awaiting == 0
+
+
 def test_an_unfinished_transcript_outweighs_a_complete_verdict() -> None:
     ep = Endpointer(CFG)
     for i in range(10):

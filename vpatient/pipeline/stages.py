@@ -140,6 +140,7 @@ class VADStage(Stage):
         if self.turn is None or (self._judging is not None and not self._judging.done()):
             return
         turn = self.turn
+        self.endpointer.awaiting = pause
 
         async def judge() -> None:
             prob = await asyncio.to_thread(turn.complete_prob, audio)

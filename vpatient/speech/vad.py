@@ -147,6 +147,10 @@ class Endpointer:
     """The end-of-turn model's verdict on the current pause (set through `judge()`); None: no verdict."""
     pauses: int = 0
     """Pauses so far: a verdict names the pause it was asked for, and a late one is ignored."""
+    awaiting: int = 0
+    """The pause whose verdict has been asked for and not yet given (0: none). While it is awaited the turn is
+    held open (up to `incomplete_silence_ms`): on a busy CPU the model answers late, and a hesitant learner must
+    not be cut off because of that."""
     _voiced_run: int = 0
     _quiet: int | None = None
     """Silent frames since the last end of turn (None: speech since, or "settled" already sent)."""
@@ -204,6 +208,8 @@ class Endpointer:
 
     def judge(self, pause: int, prob: float) -> None:
         """The end-of-turn model's verdict for pause number `pause` (ignored if the learner went on since)."""
+        if pause == self.awaiting:
+            self.awaiting = 0
         if pause == self.pauses and self.speaking and self._paused:
             self.complete_prob = prob
 
@@ -211,7 +217,8 @@ class Endpointer:
         """The silence that ends the turn now, from the model's verdict and the partial transcript."""
         cfg = self.config
         if self.complete_prob is None:
-            budget = cfg.silence_ms
+            held = bool(self.awaiting) and self.awaiting == self.pauses and self._paused
+            budget = cfg.incomplete_silence_ms if held else cfg.silence_ms
         elif self.complete_prob >= cfg.complete_threshold:
             budget = cfg.complete_silence_ms
         else:
