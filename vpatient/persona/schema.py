@@ -225,7 +225,9 @@ class BadNewsReactions(Strict):
         description="What worries the patient once the news has been given (replaces ice.concerns from then on).",
     )
     later_questions: list[str] = Field(
-        default_factory=list, description="Questions the patient asks once the news has sunk in (in order)."
+        default_factory=list,
+        description="Questions the patient asks once the news has sunk in, in order: when the learner invites "
+        "questions or leaves a silence, or after three explanations or plans in a row with no opening.",
     )
 
 
