@@ -577,3 +577,11 @@ def test_the_conversation_judge_does_not_count_the_learners_own_words_said_back(
     )
     assert lung_judge.grounding.conflicts(echo)  # read alone, it would count against the case
     assert run_conversation(conv, Says(["Okay.", echo]), lung_judge).contradictions == 0
+
+
+def test_reassurance_that_explains_a_fear_away_brings_relief_then_thanks(chest: ScriptedEngine) -> None:
+    from vpatient.persona import stock
+
+    reply = chest.respond("Your dad's heart attack doesn't mean you'll have one. It's not the same thing.")
+    assert reply.text.startswith(stock.RELIEF) and chest.persona.small_talk.thanks in reply.text
+    assert chest.respond("Don't worry, we'll look after you.").text == chest.persona.small_talk.thanks

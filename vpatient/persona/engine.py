@@ -129,6 +129,12 @@ _INFORMS = frozenset({Move.explanation, Move.plan, Move.safety_net, Move.advice}
 """Moves that give the patient information it can later say back (teach-back)..."""
 _SOCIAL = frozenset({Move.empathy, Move.acknowledgement, Move.greeting, Move.introduction, Move.thanks, Move.closing})
 """...unless the clause is comfort or courtesy ("I should have said, that sounds like a long week")."""
+_EXPLAINS_AWAY = re.compile(
+    r"\b(?:(?:does|did|will|would)(?:n'?t| not) (?:cause|mean)|(?:is|was|'s) not (?:the|a) (?:reason|cause|sign)|"
+    r"isn'?t (?:the|a) (?:reason|cause|sign)|(?:not|nothing) (?:your|to do with your) fault|nothing you did)\b",
+    re.I,
+)
+"""Reassurance that explains a fear away ("a termination years ago doesn't cause a miscarriage")."""
 _WORRY = re.compile(r"\b(?:worr\w*|concern\w*|fear\w*|frighten\w*|scar(?:ed|es|y)|afraid|anxious)\b", re.I)
 
 
@@ -933,6 +939,8 @@ class ScriptedEngine:
                 d.tell(secret)
                 return
             d.say(st.empathy, "small_talk")
+        elif reading.has(Move.reassurance) and _EXPLAINS_AWAY.search(reading.text):
+            d.say(f"{stock.RELIEF} {st.thanks}", "reaction")  # "It didn't cause this": relief, then thanks
         elif reading.has(Move.reassurance, Move.thanks):
             d.say(st.thanks, "small_talk")
         elif reading.has(Move.acknowledgement):

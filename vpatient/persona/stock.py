@@ -18,6 +18,7 @@ SERIOUS = "Right... is it serious, doctor?"
 WHAT_INVOLVES = "What would that involve, doctor?"
 RELUCTANT = "I suppose so."
 STUNNED = "Okay. I don't really know what to think yet."
+RELIEF = "Oh... okay."
 SLOWLY = "Sorry, doctor, slowly please. My English is not so good."
 NOT_TOO_BAD = "Not too bad, thanks."
 AS_I_SAID = "As I said,"
@@ -34,6 +35,7 @@ LINES = [
     WHAT_INVOLVES,
     RELUCTANT,
     STUNNED,
+    RELIEF,
     SLOWLY,
     NOT_TOO_BAD,
     "Sorry, what do you mean exactly?",
