@@ -585,3 +585,14 @@ def test_reassurance_that_explains_a_fear_away_brings_relief_then_thanks(chest: 
     reply = chest.respond("Your dad's heart attack doesn't mean you'll have one. It's not the same thing.")
     assert reply.text.startswith(stock.RELIEF) and chest.persona.small_talk.thanks in reply.text
     assert chest.respond("Don't worry, we'll look after you.").text == chest.persona.small_talk.thanks
+
+
+def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(variant(ROOT / "personas" / "postnatal_low_mood.yaml"), embedder)
+    assert "tearfulness" in engine.respond("Have you found yourself in tears much?").disclosed
+    reflected = engine.respond("In the evenings when he leaves for work. Does anyone help you with the baby?")
+    assert "occupation" not in reflected.disclosed and "tearfulness" not in reflected.disclosed
+    engine = ScriptedEngine(variant(ROOT / "personas" / "postnatal_low_mood.yaml"), embedder)
+    engine.respond("Have you found yourself in tears much?")
+    leaned_on = engine.respond("In the evenings when he leaves for work. Tell me more about that.")
+    assert leaned_on.disclosed  # the reflection is what 'that' is about

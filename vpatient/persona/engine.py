@@ -28,7 +28,7 @@ from vpatient.language.words import content_words, lower_first, proper_names
 from vpatient.persona import stock, teach_back
 from vpatient.persona.affect import AffectState
 from vpatient.persona.learner_moves import EARNING, Move, TurnReading, asks_leave, read_turn
-from vpatient.persona.matching import ClauseMatch, Matcher
+from vpatient.persona.matching import ClauseMatch, Matcher, leans_on_context
 from vpatient.persona.memory import ConversationState, Memory
 from vpatient.persona.schema import Level, Persona, Statement, Tier
 
@@ -492,6 +492,9 @@ class ScriptedEngine:
                 and not _STATES.search(c.text)
                 and not reading.has(Move.plan, Move.explanation, Move.advice, Move.safety_net, Move.summary)
                 and any(m.by == "keyword" for m in cm.matches)
+                # "In the evenings when he leaves for work. So you're on your own?": a reflection, unless a later
+                # clause leans on it ("You said you're tired. Tell me more about that.")
+                and not (self._echoes_patient(c.text) and not any(leans_on_context(o.text) for o in reading.after(c)))
             )
             if c.asks or elliptical:
                 best = self._question(c.text, d, limit, cm)
@@ -828,6 +831,13 @@ class ScriptedEngine:
             d.say(own or self.persona.small_talk.no_questions, "small_talk")
             return
         d.say(self.persona.small_talk.understood, "small_talk")
+
+    def _echoes_patient(self, clause: str) -> bool:
+        """The clause repeats the patient's last words back (a reflection): most of its content words are theirs."""
+        if not self.state.history:
+            return False
+        words = content_words(clause)
+        return bool(words) and len(words & content_words(self.state.history[-1][1])) >= 0.75 * len(words)
 
     def _teach_back(self, clause: str, d: _Draft) -> bool:
         """Says back what the learner has told it, in its own words; False when it has been told nothing yet."""

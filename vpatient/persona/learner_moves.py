@@ -328,6 +328,11 @@ class TurnReading:
     moves: set[Move]
     unintelligible: bool = False
 
+    def after(self, clause: Clause) -> list[Clause]:
+        """The clauses said after `clause` in this turn."""
+        i = next((k for k, c in enumerate(self.clauses) if c is clause), len(self.clauses))
+        return self.clauses[i + 1 :]
+
     def has(self, *names: Move) -> bool:
         return any(m in self.moves for m in names)
 

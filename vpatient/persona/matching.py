@@ -260,6 +260,11 @@ _ANAPHORA = re.compile(
 )
 
 
+def leans_on_context(clause: str) -> bool:
+    """'Can you tell me more about that?', 'is there anything like that?': the clause needs what came before."""
+    return bool(_ANAPHORA.search(clause))
+
+
 # What a question asks for, whatever it asks about: "show me where the tightness is" asks for a place, not for
 # a time, though the embedding of its topic word ('tightness') is closest to "when did the tightness start?".
 FRAMES: dict[str, re.Pattern[str]] = {
