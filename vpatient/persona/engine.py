@@ -452,7 +452,9 @@ class ScriptedEngine:
             elif Move.language in ms:
                 self._language(c.text, d)
             if Move.small_talk in ms and not c.asks:
-                if fact_hit and (self.state.opened or self.state.turn > 1):
+                # "How's work?" touches a fact by name; "Lovely weather, isn't it?" read with the complaint does not
+                names_fact = any(m.by == "keyword" or m.score >= self.matcher.SPECIFIC for m in cm.matches)
+                if names_fact and (self.state.opened or self.state.turn > 1):
                     self._question(c.text, d, limit, cm)
                 else:
                     self._small_talk(c.text, d)
@@ -523,8 +525,10 @@ class ScriptedEngine:
 
     def _question(self, clause: str, d: _Draft, limit: int, cm: ClauseMatch) -> tuple[str, float] | None:
         """Answer one question clause; returns (clause, closeness) when nothing in the persona answers it."""
-        strong_hit = any(m.by == "keyword" or m.score >= self.matcher.SPECIFIC for m in cm.matches)
-        if _FIRST_OPEN.search(clause) and not self.state.opened and self.state.turn < 8 and not strong_hit:
+        # "What's brought you in today?" opens, however close it is to an example ("what were you after from
+        # today?"); a fact named by its keywords ("what brought you in about the tablets?") is answered instead.
+        named = any(m.by == "keyword" for m in cm.matches)
+        if _FIRST_OPEN.search(clause) and not self.state.opened and self.state.turn < 8 and not named:
             self._opening(d)
             return None
         if self.persona.bad_news and not self.state.news_delivered and _PERCEPTION.search(clause):
