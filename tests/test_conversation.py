@@ -525,6 +525,10 @@ def test_asked_to_say_back_what_it_was_told_the_patient_puts_it_in_its_own_words
 
     assert patient_view("I will ring you with your results") == "you will ring me with my results"
     assert patient_view("You can wait for it to happen naturally") == "I can wait for it to happen naturally"
+    from vpatient.persona.teach_back import restate
+
+    named = restate([("Helen will ring you tomorrow", True)], news=None, not_understood=set(), names={"Helen"})
+    assert named == "So Helen will ring me tomorrow. Is that right?"
     nothing_yet = chest.respond("Can you tell me back what we've agreed, in your own words?")
     assert not nothing_yet.text.startswith("So ")  # nothing has been explained yet: nothing to say back
     chest.respond("I think this might be angina, which is when the heart doesn't get enough blood when it works hard.")

@@ -853,6 +853,7 @@ class ScriptedEngine:
             not_understood=not_understood,
             limit=limit,
             plans_first=teach_back.asks_for_plan(clause),
+            names=self._names,
         )
         if said:
             d.say(said, "reaction")

@@ -413,6 +413,12 @@ class Matcher:
             None if s.tier == Tier.specific else _compile(TOPIC_KEYWORDS.get(s.topic, [])) for s in self.statements
         ]
 
+    def _off_frame(self, clause: str) -> np.ndarray:
+        """Per statement, whether the clause asks for a kind of answer (`FRAMES`) that none of the statement's
+        example questions asks for, while some ask for another kind."""
+        asked = frames(clause)
+        return np.array([bool(asked and f and not f & asked) for f in self._frames], dtype=np.float32)
+
     def vocabulary(self, statement_id: str) -> set[str]:
         """Content words of a statement's words, examples, keywords and topic."""
         return self._vocab[self._index[statement_id]]
@@ -459,9 +465,7 @@ class Matcher:
         if self.LEXICAL:
             per_reading += self.LEXICAL * np.stack([self.lexical(r) for r in flat])
         for k, reading in enumerate(flat):
-            asked = frames(reading)
-            if asked:
-                per_reading[k] -= self.FRAME * np.array([bool(f) and not (f & asked) for f in self._frames])
+            per_reading[k] -= self.FRAME * self._off_frame(reading)
         out = np.empty((len(clauses), len(self.statements)), dtype=np.float32)
         k = 0
         for i, rs in enumerate(readings):
@@ -513,12 +517,11 @@ class Matcher:
             runner_up = float(max(others)) if others else 0.0
             # The best match stands out clearly from every other topic, though below ASK, and shares a
             # content word with it (so that "any headaches?" is not taken for "any fever?").
-            asked = frames(clause)
             clear_winner = (
                 cm.best_score >= self.GRAY
                 and cm.best_score - runner_up >= self.CLEAR
                 and bool(content_words(clause) & self._vocab[best])
-                and not (asked and self._frames[best] and not asked & self._frames[best])
+                and not self._off_frame(clause)[best]
             )
             kw_hits = [self._keyword_hit(j, clause) for j in range(len(self.statements))]
             words = content_words(clause)

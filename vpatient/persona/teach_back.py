@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from vpatient.language.words import lower_first
+
 _LEAD = re.compile(r"^(?:(?:so|okay|ok|right|well|and|but|um+|uh+|erm+|er|sorry|now|basically|look)\b[,.]?\s*)+", re.I)
 _OBJECT_BEFORE = frozenset(
     [
@@ -123,12 +125,6 @@ def patient_view(clause: str) -> str:
     return text
 
 
-def _lower_first(text: str) -> str:
-    if text[:2] in ("I ", "I'") or not text:
-        return text
-    return text[0].lower() + text[1:]
-
-
 _PLAN_ASKED = re.compile(r"\b(?:next|plan|agreed|happens?|going to|we'?(?:re|ll)|decided|do now)\b", re.I)
 
 
@@ -144,10 +140,12 @@ def restate(
     not_understood: set[str],
     limit: int = 3,
     plans_first: bool = False,
+    names: set[str],
 ) -> str:
     """What the patient says back from the clauses it heard (oldest first, each with whether it was a plan): the
     news, if there was any, and the latest explanations and plans (only the plans when those are asked for);
-    '' when there is nothing it took in. One sentence a point, ending with a check ('Is that right?')."""
+    '' when there is nothing it took in. One sentence a point, ending with a check ('Is that right?'). `names`:
+    the names the patient uses, kept capitalised at the start of a point."""
     usable: list[tuple[str, bool]] = []
     for clause, is_plan in heard:
         text = _LEAD.sub("", clause).strip().rstrip(".!")
@@ -170,6 +168,6 @@ def restate(
     if not kept:
         return ""
     said = [patient_view(c) for c in kept]
-    said[0] = "So " + _lower_first(said[0])
-    said[1:] = ["And " + _lower_first(c) for c in said[1:]]
+    said[0] = "So " + lower_first(said[0], names)
+    said[1:] = ["And " + lower_first(c, names) for c in said[1:]]
     return " ".join(c + "." for c in said) + " Is that right?"
