@@ -4,6 +4,7 @@ word confidences: fakes only (no models, no timing asserts)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,51 @@ def test_vad_stage_does_not_cut_a_pause_judged_unfinished() -> None:
     assert len(stops) == 1 and stops[0][0].end_t == pytest.approx(3.3, abs=0.05)
     assert stops[0][1] - stops[0][0].end_t >= 2.0
     assert turn.calls == 2  # one verdict per pause
+
+
+class _BusyTurn(FakeTurn):
+    """The first verdict is held back until the test lets it go (a model still busy at the next pause)."""
+
+    def __init__(self, probs: list[float]):
+        super().__init__(probs)
+        self.gate = threading.Event()
+        self.heard: list[int] = []
+
+    def complete_prob(self, audio: np.ndarray) -> float:
+        if not self.heard:
+            self.gate.wait(10)
+        self.heard.append(audio.size)
+        return super().complete_prob(audio)
+
+
+def test_a_pause_that_comes_while_the_model_is_busy_is_judged_next_and_decides() -> None:
+    """ "The pain started, [pause] um, [pause] about three days ago": the verdict on "started" (complete) comes
+    back after the "um" pause; the "um" pause is judged next (unfinished) and the turn waits for the rest."""
+    turn = _BusyTurn([0.95, 0.05])
+    stage = VADStage(EnergyVAD(), SessionContext(), CFG, turn=turn)
+    audio = np.concatenate([silence(0.3), tone(1.0), silence(0.3), tone(0.3), silence(1.0), tone(0.8), silence(2.5)])
+
+    async def go() -> list[Message]:
+        out: list[Message] = []
+        for c in chunks(audio):
+            out += await run_stage(stage, [c])
+            if kinds(out).count("SpeechPaused") == 2:
+                turn.gate.set()
+            await asyncio.sleep(0.002)
+        return out
+
+    out = asyncio.run(go())
+    stops = [m for m in out if isinstance(m, SpeechStopped)]
+    assert len(stops) == 1 and stops[0].end_t == pytest.approx(3.7, abs=0.05), kinds(out)
+    assert len(turn.heard) == 3 and turn.heard[1] > turn.heard[0]  # one per pause; the second on the longer audio
+
+
+def test_speech_going_on_when_the_stream_ends_is_still_a_turn() -> None:
+    stage = VADStage(EnergyVAD(), SessionContext(), CFG)
+    out = asyncio.run(run_stage(stage, [*chunks(np.concatenate([silence(0.3), tone(1.0)])), EndOfStream()]))
+    assert kinds(out) == ["SpeechStarted", "SpeechStopped", "EndOfStream"]
+    stop = out[1]
+    assert isinstance(stop, SpeechStopped) and stop.end_t == pytest.approx(1.3, abs=0.05)
 
 
 def _stopped(audio: np.ndarray, start: float, end: float) -> SpeechStopped:

@@ -23,7 +23,7 @@ import numpy as np
 from vpatient.consultation import Consultation
 from vpatient.persona.schema import Persona
 from vpatient.pipeline.context import SessionContext, TurnMetrics
-from vpatient.pipeline.messages import AudioChunk, AudioOut, EndOfStream, ErrorMessage, Message, TurnDone
+from vpatient.pipeline.messages import AudioChunk, AudioOut, ErrorMessage, Message, TurnDone
 from vpatient.pipeline.stage import Pipeline
 from vpatient.pipeline.stages import EngineStage, PlaybackStage, STTStage, TTSStage, VADStage
 from vpatient.speech.audio import STT_RATE, AudioFileError, load_audio
@@ -95,9 +95,10 @@ class VoiceSession:
         self.turn = turn
         self.vad_stage = VADStage(vad, self.ctx, self.endpoint, turn=turn)
         self.engine_stage = EngineStage(consultation, self.ctx, persona)
+        self.stt_stage = STTStage(stt, self.ctx)
         self.stages = [
             self.vad_stage,
-            STTStage(stt, self.ctx),
+            self.stt_stage,
             self.engine_stage,
             TTSStage(tts, persona),
             PlaybackStage(self.sink, self.ctx, self.engine_stage),
@@ -180,7 +181,7 @@ class VoiceSession:
                     waited += chunk_s
                     while not self._done.empty():
                         done = self._done.get_nowait()
-                    if done is not None:
+                    if done is not None and self._quiet():
                         break
                     heard = self.ctx.turn > turns_before or self.vad_stage.endpointer.speaking
                     if not heard and waited > budget and not self._pending_work():
@@ -190,10 +191,15 @@ class VoiceSession:
                         break
                 else:
                     self.ctx.errors.append(f"{path}: no reply within {turn_timeout_s:.0f} s")
-            await pipeline.send(EndOfStream())
+            await pipeline.finish(turn_timeout_s)
         finally:
             await pipeline.stop()
         return SessionResult(list(self.ctx.metrics.values()), list(self.ctx.errors), list(self.replies))
+
+    def _quiet(self) -> bool:
+        """Nothing of the learner's is still on its way: no speech going on, no words held back as unfinished,
+        no stage busy (after a reply, a file's words that went on past a pause are still a turn to answer)."""
+        return not (self.vad_stage.endpointer.speaking or self.stt_stage.holding or self._pending_work())
 
     def _pending_work(self) -> bool:
         """A stage after the VAD (which always has audio to chew) is still busy."""
@@ -225,8 +231,10 @@ class VoiceSession:
             await stop.wait()
         finally:
             mic.close()
-            await pipeline.send(EndOfStream())
-            await pipeline.stop()
+            try:
+                await pipeline.finish(30.0)
+            finally:
+                await pipeline.stop()
         return SessionResult(list(self.ctx.metrics.values()), list(self.ctx.errors), list(self.replies))
 
 

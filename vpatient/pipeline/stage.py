@@ -122,6 +122,15 @@ class Pipeline:
     async def send(self, msg: Message) -> None:
         await self.stages[0].receive(msg)
 
+    async def finish(self, timeout_s: float) -> None:
+        """Send EndOfStream and let every stage work through what it holds (the learner's last words become a
+        turn and are answered) for up to `timeout_s`, then stop."""
+        await self.send(EndOfStream())
+        tasks = [s._task for s in self.stages if s._task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        await self.stop()
+
     async def stop(self) -> None:
         for s in self.stages:
             await s.stop()

@@ -73,6 +73,8 @@ class VADStage(Stage):
         self.verdicts: list[float] = []
         """Every end-of-turn probability the model gave (for the figures)."""
         self._judging: asyncio.Task[None] | None = None
+        self._queued: tuple[np.ndarray, int] | None = None
+        """A pause that came while the model was busy, judged next."""
         self.ctx = ctx
         self.endpointer = Endpointer(config or EndpointConfig())
         self.backchannel_max_s = backchannel_max_ms / 1000.0
@@ -84,7 +86,25 @@ class VADStage(Stage):
     def _probs(self, frames: list[np.ndarray]) -> list[float]:
         return [self.vad.prob(f) for f in frames]
 
+    async def _stopped(self, last_voiced_wall: float) -> None:
+        ep = self.endpointer
+        await self.push(
+            SpeechStopped(
+                ep.take_audio(),
+                ep.start_t,
+                ep.last_voiced_t,
+                last_voiced_wall,
+                time.perf_counter(),
+                over_patient=self._over,
+                barged_in=self._barged,
+            )
+        )
+
     async def process(self, msg: Message) -> None:
+        if isinstance(msg, EndOfStream) and self.endpointer.speaking:
+            # the stream ended mid-speech (a file cut short, the microphone closed): the words so far are a turn
+            self.endpointer.speaking = False
+            await self._stopped(time.perf_counter())
         if not isinstance(msg, AudioChunk):
             await self.push(msg)
             return
@@ -117,18 +137,7 @@ class VADStage(Stage):
                 elif event == "settled":
                     await self.push(TurnSettled(t))
                 else:
-                    last_wall = wall - (chunk_end_t - ep.last_voiced_t)
-                    await self.push(
-                        SpeechStopped(
-                            ep.take_audio(),
-                            ep.start_t,
-                            ep.last_voiced_t,
-                            last_wall,
-                            time.perf_counter(),
-                            over_patient=self._over,
-                            barged_in=self._barged,
-                        )
-                    )
+                    await self._stopped(wall - (chunk_end_t - ep.last_voiced_t))
             if ep.speaking and self._over and not self._barged and ep.voiced_s() >= self.backchannel_max_s:
                 self._barged = True
                 await self.push(Interruption(t, reason="learner spoke over the patient"))
@@ -136,16 +145,27 @@ class VADStage(Stage):
         self.ctx.stream_t = chunk_end_t
 
     def _judge(self, audio: np.ndarray, pause: int) -> None:
-        """Ask the end-of-turn model about this pause, in a worker thread (one call at a time)."""
-        if self.turn is None or (self._judging is not None and not self._judging.done()):
+        """Ask the end-of-turn model about this pause, in a worker thread (one call at a time). A pause that
+        comes while the model is still judging an earlier one ("started, [pause] um, [pause]") is judged next,
+        on the audio up to it, and the turn is held open for that verdict: the newest pause is the one that
+        decides, and a busy CPU must not turn it into the fixed `silence_ms`."""
+        if self.turn is None:
+            return
+        self.endpointer.awaiting = pause
+        if self._judging is not None and not self._judging.done():
+            self._queued = (audio, pause)
             return
         turn = self.turn
-        self.endpointer.awaiting = pause
 
         async def judge() -> None:
             prob = await asyncio.to_thread(turn.complete_prob, audio)
             self.verdicts.append(prob)
             self.endpointer.judge(pause, prob)
+            queued, self._queued = self._queued, None
+            ep = self.endpointer
+            if queued is not None and queued[1] == ep.pauses and ep.speaking and ep.awaiting == queued[1]:
+                self._judging = None
+                self._judge(*queued)
 
         self._judging = asyncio.create_task(judge())
 
@@ -192,6 +212,11 @@ class STTStage(Stage):
         self.speculative_hits = 0
         self.held_turns = 0
         """Turns held back because they sounded unfinished (whether or not the learner went on)."""
+
+    @property
+    def holding(self) -> bool:
+        """Words that sounded unfinished are held back, waiting to hear whether the learner goes on."""
+        return self._held is not None
 
     def _prompt(self) -> str:
         return " ".join(x for x in (self.ctx.patient_said, self._held.rec.text if self._held else "") if x)
