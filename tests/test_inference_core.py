@@ -225,3 +225,25 @@ def test_core_is_bound_to_one_loop_and_model_calls_leave_it() -> None:
     core = run(main)
     assert seen and all(name.startswith("vpatient-model") for name in seen)
     assert isinstance(core.runner, StepRunner)
+
+
+def test_runs_left_inside_a_backend_are_cancelled_and_waited_for_at_exit() -> None:
+    """A thread still inside native code when the interpreter finalises aborts the process: at exit every run
+    still going is told to stop and waited for."""
+    import threading
+
+    from vpatient.inference.langchain_adapter import _RUNS, finish_runs, iterate_callback_run
+
+    left = threading.Event()
+
+    def run(on_text, cancelled):  # type: ignore[no-untyped-def]
+        on_text("Hello")
+        cancelled.wait(10)  # a backend that only looks at the cancel flag between tokens
+        left.set()
+        return "stop"
+
+    gen = iterate_callback_run(run)
+    assert next(gen) == "Hello"
+    assert len(_RUNS) >= 1  # the consumer has moved on; the run is still inside the backend
+    assert finish_runs(5.0) == 0
+    assert left.is_set() and not _RUNS

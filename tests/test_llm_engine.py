@@ -373,3 +373,28 @@ def test_an_endpoint_that_ignores_max_tokens_is_cut_and_not_stored_whole(chest_p
     assert len(llm["raw"] or "") <= MAX_RAW_CHARS
     assert llm["tokens"] <= 2 * eng.max_tokens + 1
     assert "smoking_history" in r.disclosed  # the scripted wording still answers
+
+
+@pytest.mark.parametrize(
+    ("question", "model_says", "word"),
+    [
+        ("How often are you getting it now?", "Three or four times a week.", "week"),
+        (
+            "Where exactly do you feel it?",
+            "Yes, I can feel it in the middle of my chest, behind the breastbone.",
+            "breastbone",
+        ),
+    ],
+)
+def test_the_completion_does_not_repeat_what_the_model_said_part_of(
+    chest_pain, embedder, question, model_says, word
+) -> None:  # type: ignore[no-untyped-def]
+    """Seen with Qwen: the model said the core of the statement ("Three or four times a week.") and the
+    scripted sentence was appended whole ("Three or four times a week now, whenever...")."""
+    eng = _engine(chest_pain, embedder, lambda r: model_says)
+    try:
+        r = eng.respond(question)
+    finally:
+        eng.close()
+    assert r.text.startswith(model_says), r.meta
+    assert r.text.count(word) == 1, r.text

@@ -11,6 +11,7 @@ Needs `langchain-core` (the `llm` extra).
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -92,11 +93,32 @@ def request_from_langchain(
     )
 
 
+_RUNS: dict[threading.Thread, threading.Event] = {}
+"""Callback-style runs still inside their backend (a cancelled run leaves at the backend's next callback)."""
+_RUNS_LOCK = threading.Lock()
+
+
+def finish_runs(timeout_s: float = 60.0) -> int:
+    """Cancels every run still inside a backend and waits for it to leave (at exit). A thread left inside native
+    code (llama.cpp) when the interpreter finalises is killed while unwinding C++ frames, which aborts the
+    process ("FATAL: exception not rethrown") after the work is done. Returns how many were still running."""
+    with _RUNS_LOCK:
+        runs = list(_RUNS.items())
+    for _, cancelled in runs:
+        cancelled.set()
+    for thread, _ in runs:
+        thread.join(timeout_s / max(1, len(runs)))
+    return sum(t.is_alive() for t, _ in runs)
+
+
+atexit.register(finish_runs)
+
+
 def iterate_callback_run(
     run: Callable[[Callable[[str], None], threading.Event], FinishReason],
 ) -> Generator[str, None, FinishReason]:
     """Turns a blocking callback-style run into a generator (the run goes to a helper thread).
-    Closing the generator early sets the run's cancel event."""
+    Closing the generator early sets the run's cancel event (the thread is tracked until it leaves the run)."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue()
     cancelled = threading.Event()
 
@@ -105,8 +127,14 @@ def iterate_callback_run(
             items.put(("end", run(lambda text: items.put(("text", text)), cancelled)))
         except BaseException as exc:  # handed to the consuming thread
             items.put(("error", exc))
+        finally:
+            with _RUNS_LOCK:
+                _RUNS.pop(threading.current_thread(), None)
 
-    threading.Thread(target=work, name="vpatient-stream", daemon=True).start()
+    thread = threading.Thread(target=work, name="vpatient-stream", daemon=True)
+    with _RUNS_LOCK:
+        _RUNS[thread] = cancelled
+    thread.start()
     try:
         while True:
             kind, value = items.get()

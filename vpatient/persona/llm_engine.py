@@ -30,6 +30,7 @@ from typing import Any
 from vpatient.embeddings import Embedder
 from vpatient.errors import VPatientError
 from vpatient.language.acts import sentences
+from vpatient.language.words import content_words
 from vpatient.persona.engine import Reply, ReplyPlan, ScriptedEngine
 from vpatient.persona.grounding import Grounding
 from vpatient.persona.guard import Guard, is_conversational
@@ -374,6 +375,7 @@ class LLMEngine:
         if units:
             sims = self.guard.grounding.similarity(units, said)
             covered |= {p for i, p in enumerate(units) if sims[i].max() >= PARAPHRASED}
+            covered |= {p for p in units if _restated(p, said)}
         out: list[str] = []
         for p in parts:
             sid = owner.get(p)
@@ -423,6 +425,25 @@ class LLMEngine:
         }
         reply.meta["llm"] = meta
         return reply
+
+
+RESTATED = 0.6
+"""Share of a scripted sentence's content words, or of one spoken sentence's, found in the other at which the
+model counts as having said it (it said part of it: "Three or four times a week." for "Three or four times a
+week now, whenever I have to walk any distance.")."""
+
+
+def _restated(unit: str, said: list[str]) -> bool:
+    """The model already said this sentence, or the core of it: adding it would repeat the reply."""
+    words = content_words(unit)
+    if not words:
+        return False
+    for sentence in said:
+        spoken = content_words(sentence)
+        shared = len(words & spoken)
+        if spoken and (shared >= RESTATED * len(words) or shared >= max(2, RESTATED * len(spoken) + 0.5)):
+            return True
+    return False
 
 
 def _clean(sentence: str, name: str) -> str:
