@@ -600,3 +600,28 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
     engine.respond("Have you found yourself in tears much?")
     leaned_on = engine.respond("In the evenings when he leaves for work. Tell me more about that.")
     assert leaned_on.disclosed  # the reflection is what 'that' is about
+
+
+@pytest.mark.parametrize(
+    ("said", "move", "not_move"),
+    [
+        ("And it goes off when you stop?", "question", "advice"),  # "stop" here is not an instruction
+        ("Keep taking the tablets.", "advice", None),
+        ("How much would you like me to tell you today?", "question", "permission"),  # asks, offers nothing
+        ("How are you managing at home day to day, with the shopping?", None, "small_talk"),
+        ("Would you like I stay with you until Tunde comes?", "permission", "question"),  # non-native offer
+        ("So we'd probably start an antidepressant, sertraline.", "plan", None),
+    ],
+)
+def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, not_move: str | None) -> None:
+    from vpatient.persona.learner_moves import Move, read_turn
+
+    moves = read_turn(said).moves
+    if move is not None:
+        assert Move(move) in moves, moves
+    if not_move is not None:
+        assert Move(not_move) not in moves, moves
+
+
+def test_a_clipped_question_about_a_symptom_the_case_lacks_is_denied(chest: ScriptedEngine) -> None:
+    assert chest.respond("Calves ache when you walk?").text == chest.persona.unlisted.symptom

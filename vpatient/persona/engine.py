@@ -52,6 +52,14 @@ _YES_NO_SYMPTOM = re.compile(
     r"ever had|been having)",
     re.I,
 )
+_ELLIPTIC_SYMPTOM = re.compile(
+    r"^(?!\W*(?:(?:and|so|but|okay|ok|right)\W+)*(?:what|how|when|where|which|who|why)\b)(?=.*\?$).*\b(?:aches?|aching|pain(?:s|ful)?|sore|swollen|"
+    r"swelling|numb(?:ness)?|tingl\w*|itch\w*|rash\w*|bleed\w*|cough\w*|dizz\w*|faint\w*|breathless\w*|sick|"
+    r"vomit\w*|nause\w*|fevers?|temperature|sweat\w*|cramps?|stiff\w*|lumps?)\b",
+    re.I,
+)
+"""A clipped yes/no question about a symptom ("Calves ache when you walk?"): unlisted, it gets the persona's
+denial of symptoms, not "I couldn't tell you"."""
 _OPEN_GENERIC = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
     r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|tell me (?:more|a bit more|a little more|"
@@ -740,7 +748,7 @@ class ScriptedEngine:
     def _unlisted(self, clause: str, best: float) -> str:
         if self.matcher.GRAY <= best < self.matcher.ASK:
             return self.persona.small_talk.unclear
-        if _YES_NO_SYMPTOM.match(clause.strip()):
+        if _YES_NO_SYMPTOM.match(clause.strip()) or _ELLIPTIC_SYMPTOM.search(clause.strip()):
             return self.persona.unlisted.symptom
         return self.persona.unlisted.unknown
 

@@ -77,7 +77,7 @@ _PERMISSION = re.compile(
 _OFFER = re.compile(
     r"(?:^|\b)(?:(?:ok|okay|alright|all right|fine) (?:if (?:i|we)|for me to|with you if)|if (?:that'?s|that is|it'?s) "
     r"(?:ok|okay|alright|all right|fine)|(?:is|would) (?:that|it) be (?:ok|okay|alright|all right|fine)|shall (?:we|i)|"
-    r"would you like (?:me|us|that|someone|him|her|to (?:come|wait|sit|have|bring|go|start|meet|see))|"
+    r"would you like (?:me|us|that|i|we|someone|him|her|to (?:come|wait|sit|have|bring|go|start|meet|see))|"
     r"do you want (?:me|us) to|would (?:that|it|this) help|mind if (?:i|we)|can we|could we|"
     r"would you be (?:ok|okay|alright|all right|happy) (?:if|with|for))\b",
     re.I,
@@ -86,7 +86,7 @@ _OFFER = re.compile(
 yes, or hesitates; never "I don't know"."""
 _CHOICE_OR_WH = re.compile(
     r"\bor\b(?! (?:anything|something|not|so|two)\b)|^(?:\W*(?:and|so|but|okay|ok|right|um|well)\b)*\W*"
-    r"(?:what|how|when|where|which|who|why) (?:would|do|does|did|"
+    r"(?:what|how|when|where|which|who|why)(?: (?:much|many|long|often|soon|far))? (?:would|do|does|did|"
     r"shall|should|can|could|will|is|are|was|were)\b",
     re.I,
 )
@@ -140,9 +140,12 @@ _DIAGNOSIS = re.compile(
 )
 _ADVICE = re.compile(
     r"\b(?:you (?:must|should|need to|have to|ought to)|make sure (?:you|to)|(?:try|remember) to|it'?s (?:best|"
-    r"important) (?:to|that you)|(?:please )?(?:keep|avoid|don'?t forget to|stop|carry on))\b",
+    r"important) (?:to|that you)|please (?:keep|avoid|stop|carry on)|don'?t forget to)\b|"
+    r"^(?:\W*(?:and|so|but|just|okay|ok|right|then)\b)*\W*(?:keep|avoid|stop|carry on)\b",
     re.I,
 )
+"""Advice: a modal ("you should"), or an imperative that starts the clause ("Keep taking them"); not "And it goes
+off when you stop?"."""
 _ASK_WH = re.compile(
     r"\bask(?: you)?(?: (?:something|a question))?,? (?:which|what|how|when|where|who|whether|if|about|do|does|did|"
     r"are|is|have|has|was|were|can|could|would|any)\b",
@@ -171,7 +174,8 @@ _SMALL_TALK = re.compile(
     r"park ok|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|(?:how was|have a (?:good|nice|"
     r"lovely)|good|nice|plans for|anything nice (?:at|this|for)) (?:your |the )?weekend|"
     r"waiting (?:long|room)|kept you waiting|busy (?:day|morning|in here)|how (?:are|have) (?:you|things) "
-    r"(?:today|been|doing|keeping|going)|how are you\b|how'?s it going|how are things)\b",
+    r"(?:today|been|doing|keeping|going)|how are you\b(?! (?:managing|coping|getting on|finding|sleeping|eating|"
+    r"feeling (?:about|with)|doing with))|how'?s it going|how are things)\b",
     re.I,
 )
 _HOW_ARE_YOU = re.compile(
@@ -243,10 +247,12 @@ _PLAN = re.compile(
     r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we(?:'ll| will)? need|"
     r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
     r"feel about|would you be (?:happy|willing|ok|okay) to|(?:one|another) option|the options?|we(?:'d| would) "
-    r"(?:like to|normally|usually|offer)|(?:there|it) (?:is|are) (?:some |a few )?(?:treatments?|options?))\b"
+    r"(?:like to|normally|usually|offer|probably|then|also|first)|"
+    r"(?:there|it) (?:is|are) (?:some |a few )?(?:treatments?|options?))\b"
     r"[^.?!]{0,60}?\b(?:refer\w*|arrange|book|start\w*|prescrib\w*|give you|send|organi[sz]e|order|request|"
     r"do (?:a|an|some|the)|get (?:a|an|some|you)|tests?|scans?|x-?rays?|ecg|bloods?|tablets?|medicines?|"
-    r"medications?|treatments?|referral|appointment|move|swap|adjust|lower|halve|follow[- ]?up|see you|review|"
+    r"medications?|antidepressants?|treatments?|referral|appointment|move|swap|adjust|lower|halve|follow[- ]?up|"
+    r"see you|review|"
     r"operation|surgery|clinic|"
     r"specialists?|team|nurse|options?|therapy|counsell\w*|support|try|change|increase|reduce|stop|"
     r"switch|take|inhaler|injection|insulin|procedure|biopsy|admit|hospital|chemo\w*|radio\w*|plan)\b",
