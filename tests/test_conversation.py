@@ -611,6 +611,9 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("How are you managing at home day to day, with the shopping?", None, "small_talk"),
         ("Would you like I stay with you until Tunde comes?", "permission", "question"),  # non-native offer
         ("So we'd probably start an antidepressant, sertraline.", "plan", None),
+        ("It sounds like a horrible few days.", "empathy", "explanation"),  # a reflection of feeling
+        ("I could hear how much missing your class bothers you.", "empathy", None),
+        ("It sounds like a viral infection.", "explanation", "empathy"),
     ],
 )
 def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, not_move: str | None) -> None:

@@ -380,7 +380,7 @@ class ScriptedEngine:
                 self.state.soothed_after_news = True
         if Move.empathy in reading.moves:
             self.affect.apply("empathy")
-        elif Move.invitation_to_talk in reading.moves:
+        if Move.invitation_to_talk in reading.moves:  # with empathy in the same turn, both count
             self.affect.apply("invitation_to_talk")
         if Move.explanation in reading.moves and not terms:
             self.affect.apply("plain_explanation")
