@@ -312,3 +312,22 @@ def test_accepting_a_practice_the_patient_mentioned_is_acknowledging_it() -> Non
         assert [h.turn for h in acknowledges_belief(a, EV)] == [2], reply
     no_belief = conv("Any allergies?", "No, none.", "That's fine.")
     assert acknowledges_belief(no_belief, EV) == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "That makes a lot of sense, and I don't want to take you away from that.",
+        "Those sound fine. Is there anything about your routine we should plan around?",
+        "Family can play a part, yes. Are you using anything for it?",
+        "So your mother is not completely wrong.",
+    ],
+)
+def test_validating_what_the_patient_believes_is_acknowledging(reply: str) -> None:
+    said = conv("What do you think brought it on?", "My mother says it is the cold wind. I drink ginger tea.", reply)
+    assert [h.turn for h in acknowledges_belief(said, EV)] == [2]
+
+
+def test_importance_as_an_instruction_is_not_acknowledging() -> None:
+    said = conv("What have you tried?", "I pray and drink ginger tea.", "It is important to take the tablets.")
+    assert acknowledges_belief(said, EV) == []

@@ -195,7 +195,16 @@ _WEAK_ACK = re.compile(
     r"(?:good|great|glad) (?:that|you) (?:you )?(?:told|mention|say|said|brought|asked|raised)|"
     r"(?:it )?helps me (?:to )?(?:know|understand|see)|(?:i|we) (?:can )?(?:hear|see) (?:what you|where you|"
     r"why you|that you)|it sounds like you|(?:is|are|must be) (?:really |very |so )?(?:important|precious|"
-    r"meaningful) (?:to|for) you|(?:matters?|means a lot) to you|you(?:'re| are) (?:quite |absolutely )?right"
+    r"meaningful) (?:to|for) you|(?:matters?|means a lot) to you|you(?:'re| are) (?:quite |absolutely )?right|"
+    # validating what the patient said or does: 'that makes a lot of sense', 'those sound fine', 'stress can play
+    # a part', 'your mother is not completely wrong', 'carry on with them'
+    r"(?:that|it|this) makes (?:a lot of |so much |good |total )?sense|"
+    r"(?:sounds?|seems?) (?:absolutely |completely |perfectly |totally )?(?:fine|sensible|reasonable|ok|okay)|"
+    r"(?:can|may|might|could|does|do) (?:\w+ )?play a (?:part|role)|(?:is|are) (?:all )?playing a (?:part|role)|"
+    r"not (?:completely|entirely|totally|all that) wrong|(?:has|have) a (?:good )?point|(?:is|are) onto something|"
+    r"carry on (?:with|doing|using|taking) (?:it|them|that|those|this|these)|"
+    r"(?:this|that|it)(?:'s| is) (?:clearly |so |really |very )?important(?! (?:to (?:take|stop|know|tell|get|have|"
+    r"do|make|check)|that))"
     r")\b",
     re.I,
 )
