@@ -628,3 +628,10 @@ def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, n
 
 def test_a_clipped_question_about_a_symptom_the_case_lacks_is_denied(chest: ScriptedEngine) -> None:
     assert chest.respond("Calves ache when you walk?").text == chest.persona.unlisted.symptom
+
+
+def test_a_choice_question_is_read_with_the_choices_before_it(embedder) -> None:  # type: ignore[no-untyped-def]
+    """'What would suit you best?' has no topic of its own: the offer before it gives one."""
+    lung = ScriptedEngine(variant(LUNG), embedder)
+    reply = lung.respond("Some people like every detail, others prefer just the main points. What would suit you best?")
+    assert reply.disclosed == ["information_preference"], reply.text

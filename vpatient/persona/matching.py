@@ -256,7 +256,10 @@ GENERIC_WORDS = frozenset(
 )
 """Stems too common in patients' talk to point at one statement."""
 _ANAPHORA = re.compile(
-    r"\b(?:it|this|that|these|those|them|they|he|she|him|her|like that|such)\b|\b(?:any|one|ones)\W*$", re.I
+    r"\b(?:it|this|that|these|those|them|they|he|she|him|her|like that|such)\b|\b(?:any|one|ones)\W*$|"
+    # a choice between what was just offered: "Some like every detail, some the main points. What would suit you?"
+    r"\b(?:would|do) you (?:prefer|rather)\b|\b(?:suits?|suit you|either|which one)\W*(?:best|better)?\W*$",
+    re.I,
 )
 
 
