@@ -607,6 +607,9 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
     [
         ("And it goes off when you stop?", "question", "advice"),  # "stop" here is not an instruction
         ("Keep taking the tablets.", "advice", None),
+        ("And check your sugar at midday and again before iftar.", "advice", None),  # an instruction
+        ("Take me through what happened.", None, "advice"),
+        ("I'd like you to meet Jo, the lung cancer nurse specialist, today.", "plan", None),
         ("How much would you like me to tell you today?", "question", "permission"),  # asks, offers nothing
         ("How are you managing at home day to day, with the shopping?", None, "small_talk"),
         ("Would you like I stay with you until Tunde comes?", "permission", "question"),  # non-native offer

@@ -141,7 +141,8 @@ _DIAGNOSIS = re.compile(
 _ADVICE = re.compile(
     r"\b(?:you (?:must|should|need to|have to|ought to)|make sure (?:you|to)|(?:try|remember) to|it'?s (?:best|"
     r"important) (?:to|that you)|please (?:keep|avoid|stop|carry on)|don'?t forget to)\b|"
-    r"^(?:\W*(?:and|so|but|just|okay|ok|right|then)\b)*\W*(?:keep|avoid|stop|carry on)\b",
+    r"^(?:\W*(?:and|so|but|just|okay|ok|right|then|please|also)\b)*\W*(?:keep|avoid|stop|carry on|check|take|drink|eat|"
+    r"rest|use|break|bring|ring|call|come back|go back|try|book|write down|measure|test)\b(?! me\b)(?=[^?]*$)",
     re.I,
 )
 """Advice: a modal ("you should"), or an imperative that starts the clause ("Keep taking them"); not "And it goes
@@ -243,7 +244,8 @@ _SUMMARY_CHECK = re.compile(
 _PLAN = re.compile(
     r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
     r"(?:my|the) (?:idea|suggestion) (?:is|would be)|(?:one|another|an|my) (?:idea|suggestion)(?=\W)|"
-    r"i can|i could|i want to|let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
+    r"i can|i could|i want to|i'?d like you to|i would like you to|"
+    r"let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
     r"i'?d (?:suggest|recommend|advise)|i (?:suggest|recommend|advise)|you(?:'ll| will) need|we(?:'ll| will)? need|"
     r"you should|the next step|next steps?|(?:would|do) you (?:like|want) (?:me )?to|how (?:would|do) you "
     r"feel about|would you be (?:happy|willing|ok|okay) to|(?:one|another) option|the options?|we(?:'d| would) "
@@ -253,7 +255,7 @@ _PLAN = re.compile(
     r"do (?:a|an|some|the)|get (?:a|an|some|you)|tests?|scans?|x-?rays?|ecg|bloods?|tablets?|medicines?|"
     r"medications?|antidepressants?|treatments?|referral|appointment|move|swap|adjust|lower|halve|follow[- ]?up|"
     r"see you|review|"
-    r"operation|surgery|clinic|"
+    r"operation|surgery|clinic|meet|"
     r"specialists?|team|nurse|options?|therapy|counsell\w*|support|try|change|increase|reduce|stop|"
     r"switch|take|inhaler|injection|insulin|procedure|biopsy|admit|hospital|chemo\w*|radio\w*|plan)\b",
     re.I,
