@@ -638,3 +638,11 @@ def test_a_choice_question_is_read_with_the_choices_before_it(embedder) -> None:
     lung = ScriptedEngine(variant(LUNG), embedder)
     reply = lung.respond("Some people like every detail, others prefer just the main points. What would suit you best?")
     assert reply.disclosed == ["information_preference"], reply.text
+
+
+def test_asked_for_any_other_time_the_patient_does_not_repeat_the_one_it_told(embedder) -> None:  # type: ignore[no-untyped-def]
+    diabetes = ScriptedEngine(variant(DIABETES), embedder)
+    diabetes.respond("Did you fast last year, with the sugar?")
+    diabetes.respond("What happened on the day you broke the fast?")
+    again = diabetes.respond("Has it happened any other time, shaky and sweaty like that?")
+    assert "no_other_hypos" in again.disclosed and "four o'clock" not in again.text, again.text

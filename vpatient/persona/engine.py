@@ -60,6 +60,11 @@ _ELLIPTIC_SYMPTOM = re.compile(
 )
 """A clipped yes/no question about a symptom ("Calves ache when you walk?"): unlisted, it gets the persona's
 denial of symptoms, not "I couldn't tell you"."""
+_ASKS_OTHER = re.compile(
+    r"\b(?:any ?other|anything else|any more|another|other (?:times?|ones?|episodes?)|apart from (?:that|this)|"
+    r"besides (?:that|this)|other than (?:that|this)|again since)\b",
+    re.I,
+)
 _OPEN_GENERIC = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
     r"what'?s (?:been )?(?:going on|happening|the problem|brought you)|tell me (?:more|a bit more|a little more|"
@@ -645,11 +650,36 @@ class ScriptedEngine:
                 d.covers[cover_of.id] = cover
             elif not told_before:
                 d.say(self.persona.unlisted.unknown, "deflect")
+        other = self._something_else(clause, cm, told_before) if not answered_here and told_before else None
+        if other is not None:  # "Has it happened any other time?": not what was said, what else there is
+            if other.id in self.state.told:  # the denial, whole: "only that one time. Other days, no..."
+                d.tell(other, "As I said, " + lower_first(other.says, self._names))
+                d.kind = "repeat" if d.kind == "answer" else d.kind
+            else:
+                d.tell(other)
+            d.notes.append(f"asked for something besides what was told: {other.id}")
+            return None
         if not answered_here and told_before and (not withheld or asked_again):
             s = self._most_relevant(clause, told_before, {m.statement.id: m.score for m in direct})
             d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
             d.kind = "repeat" if d.kind == "answer" else d.kind
         return None
+
+    def _something_else(self, clause: str, cm: ClauseMatch, told_before: list[Statement]) -> Statement | None:
+        """A question that asks for something besides what was told ("any other time?", "anything else like
+        that?") about a topic already answered: the closest statement on that topic not told yet, if any."""
+        if not _ASKS_OTHER.search(clause):
+            return None
+        topics = {s.topic for s in told_before}
+        ranked = [
+            self._by_id[i]
+            for i, _ in sorted(cm.scores.items(), key=lambda kv: -kv[1])
+            if i in self._by_id and self._by_id[i].topic in topics
+        ]
+        untold = (s for s in ranked if s.id not in self.state.told and self._permitted(s)[0] and s.tier != Tier.never)
+        # nothing new on it: the denial already given ("Only that one time."), if the case has one
+        denial = (f for f in self.persona.facts if f.topic in topics and f.negative and f.id in self.state.told)
+        return next(untold, None) or next(denial, None)
 
     def _choice_offered(self, clause: str, cm: ClauseMatch) -> Statement | None:
         """'Shall we wait for your husband, or shall I tell you now?': the patient's wish, when the case says it
