@@ -327,3 +327,34 @@ def test_a_long_first_sentence_is_spoken_in_two_parts() -> None:
     ]
     assert [a.last for a in audio] == [False, False, True] and all(a.samples.size for a in audio)
     assert tts.calls == [a.text for a in audio]
+
+
+def test_a_finished_pipeline_works_through_what_it_holds_and_closes_each_stage_once() -> None:
+    from vpatient.pipeline.stage import Pipeline, Stage
+
+    class Counting(Stage):
+        closes = 0
+
+        async def process(self, msg: Message) -> None:
+            await asyncio.sleep(0.01)  # still busy when the stream ends
+            await self.push(msg)
+
+        async def close(self) -> None:
+            Counting.closes += 1
+
+    async def go() -> list[Message]:
+        out: list[Message] = []
+
+        async def sink(m: Message) -> None:
+            out.append(m)
+
+        pipeline = Pipeline([Counting(), Counting()], sink)
+        pipeline.start()
+        await pipeline.send(TurnSettled(1.0))
+        await pipeline.finish(5.0)
+        await pipeline.stop()
+        return out
+
+    out = asyncio.run(go())
+    assert kinds(out) == ["TurnSettled", "EndOfStream"]
+    assert Counting.closes == 2

@@ -114,8 +114,10 @@ class Pipeline:
         for a, b in zip(self.stages, self.stages[1:], strict=False):
             a._next = b
         self.stages[-1]._sink = sink
+        self._closed = False
 
     def start(self) -> None:
+        self._closed = False
         for s in self.stages:
             s.start()
 
@@ -132,8 +134,12 @@ class Pipeline:
         await self.stop()
 
     async def stop(self) -> None:
+        """Stop every stage and release its models or devices (once, however often it is called)."""
         for s in self.stages:
             await s.stop()
+        if self._closed:
+            return
+        self._closed = True
         for s in self.stages:
             await s.close()
 
