@@ -676,7 +676,14 @@ class ScriptedEngine:
             for i, _ in sorted(cm.scores.items(), key=lambda kv: -kv[1])
             if i in self._by_id and self._by_id[i].topic in topics
         ]
-        untold = (s for s in ranked if s.id not in self.state.told and self._permitted(s)[0] and s.tier != Tier.never)
+        untold = (
+            s
+            for s in ranked
+            if s.id not in self.state.told
+            and self._permitted(s)[0]
+            and s.tier != Tier.never
+            and (s.tier != Tier.specific or cm.scores[s.id] >= self.matcher.SPECIFIC)  # only when asked for itself
+        )
         # nothing new on it: the denial already given ("Only that one time."), if the case has one
         denial = (f for f in self.persona.facts if f.topic in topics and f.negative and f.id in self.state.told)
         return next(untold, None) or next(denial, None)
