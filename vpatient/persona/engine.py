@@ -236,6 +236,11 @@ class _Draft:
         if self.kind in ("social", "small_talk", "unlisted", "deflect"):
             self.kind = "answer"
 
+    def retell(self, s: Statement, sentence: str) -> None:
+        """Tells `s` again, briefly ("As I said, ..."); `sentence` starts in lower case."""
+        self.tell(s, f"{stock.AS_I_SAID} {sentence}")
+        self.kind = "repeat" if self.kind == "answer" else self.kind
+
 
 class ScriptedEngine:
     """The rule-based persona engine; also the fallback of the LLM mode."""
@@ -653,16 +658,14 @@ class ScriptedEngine:
         other = self._something_else(clause, cm, told_before) if not answered_here and told_before else None
         if other is not None:  # "Has it happened any other time?": not what was said, what else there is
             if other.id in self.state.told:  # the denial, whole: "only that one time. Other days, no..."
-                d.tell(other, "As I said, " + lower_first(other.says, self._names))
-                d.kind = "repeat" if d.kind == "answer" else d.kind
+                d.retell(other, lower_first(other.says, self._names))
             else:
                 d.tell(other)
             d.notes.append(f"asked for something besides what was told: {other.id}")
             return None
         if not answered_here and told_before and (not withheld or asked_again):
             s = self._most_relevant(clause, told_before, {m.statement.id: m.score for m in direct})
-            d.tell(s, "As I said, " + self._relevant_sentence(clause, s, lower=True))
-            d.kind = "repeat" if d.kind == "answer" else d.kind
+            d.retell(s, self._relevant_sentence(clause, s, lower=True))
         return None
 
     def _something_else(self, clause: str, cm: ClauseMatch, told_before: list[Statement]) -> Statement | None:
@@ -949,7 +952,7 @@ class ScriptedEngine:
         view = self._view_of_plan(reading)
         if view is not None and view.id in self.state.told:
             if not d.told:  # a view said before: briefly (its first sentence), and not after another repeat
-                d.tell(view, "As I said, " + lower_first(sentences(view.says)[0], self._names))
+                d.tell(view, f"{stock.AS_I_SAID} {lower_first(sentences(view.says)[0], self._names)}")
             return
         if view is not None:
             d.tell(view)

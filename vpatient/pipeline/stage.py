@@ -114,10 +114,8 @@ class Pipeline:
         for a, b in zip(self.stages, self.stages[1:], strict=False):
             a._next = b
         self.stages[-1]._sink = sink
-        self._closed = False
 
     def start(self) -> None:
-        self._closed = False
         for s in self.stages:
             s.start()
 
@@ -126,20 +124,15 @@ class Pipeline:
 
     async def finish(self, timeout_s: float) -> None:
         """Send EndOfStream and let every stage work through what it holds (the learner's last words become a
-        turn and are answered) for up to `timeout_s`, then stop."""
+        turn and are answered) for up to `timeout_s`; `stop()` follows."""
         await self.send(EndOfStream())
         tasks = [s._task for s in self.stages if s._task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
-        await self.stop()
 
     async def stop(self) -> None:
-        """Stop every stage and release its models or devices (once, however often it is called)."""
         for s in self.stages:
             await s.stop()
-        if self._closed:
-            return
-        self._closed = True
         for s in self.stages:
             await s.close()
 
