@@ -361,7 +361,8 @@ def test_after_the_news_an_open_invitation_brings_the_patients_own_question(embe
 
 def test_a_proposed_plan_brings_the_patients_view_of_it(embedder) -> None:  # type: ignore[no-untyped-def]
     engine = ScriptedEngine(variant(DIABETES), embedder)
-    assert [s.id for s in engine._plan_views] == ["treatment_views"]
+    # the interpreter offer ("Would it help to have someone translate?") is a proposal too
+    assert [s.id for s in engine._plan_views] == ["interpreter_pref", "treatment_views"]
     reply = engine.respond("So my idea is: take the gliclazide at iftar, not at sehri. How do you feel about that?")
     assert reply.disclosed == ["treatment_views"]
 
@@ -617,6 +618,20 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("It sounds like a horrible few days.", "empathy", "explanation"),  # a reflection of feeling
         ("I could hear how much missing your class bothers you.", "empathy", None),
         ("It sounds like a viral infection.", "explanation", "empathy"),
+        # learners speaking English as another language
+        ("The doctor asked me to speak with you first, it is okay for you?", "permission", "question"),
+        ("Is okay for you if I talk with you first?", "permission", "question"),
+        ("Assalamu alaikum, Mr Miah.", "greeting", None),
+        ("I am Giulia, student of medicine, fourth year.", "introduction", None),
+        # offers of help, a choice between two of them included
+        ("Would it help to phone Claire now, or would you rather ring her yourself later?", "plan", "question"),
+        ("Would it help if Sarah sat with you when you ring Claire, or helped with what to say?", "plan", "question"),
+        ("Would that help?", "permission", "plan"),  # a bare tag after an offer stays a yes/no
+        # the learner leaves, or waits outside
+        ("Brilliant. I'll grab Dr Okoye.", "closing", None),
+        ("Take as long as you need in here. I'll be just outside.", "closing", None),
+        # a condition and what to do about it, split by the clause reader, safety-net together
+        ("If you get suddenly more breathless, or any pain, don't wait for the appointment.", "safety_net", "question"),
     ],
 )
 def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, not_move: str | None) -> None:
@@ -627,6 +642,31 @@ def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, n
         assert Move(move) in moves, moves
     if not_move is not None:
         assert Move(not_move) not in moves, moves
+
+
+def test_a_word_cut_off_by_the_recogniser_is_asked_again() -> None:
+    from vpatient.persona.learner_moves import read_turn
+
+    assert read_turn("Do you still [unintelligible] things, like time with Tob-").unintelligible
+    assert not read_turn("Do you still enjoy things, like time with Tobi?").unintelligible
+
+
+def test_the_plain_reading_puts_back_the_auxiliaries_a_learner_left_out() -> None:
+    from vpatient.language.colloquial import plain
+
+    assert plain("And when it comes, what you do so that it goes away?") == (
+        "And when it comes, what do you do so that it goes away?"
+    )
+    assert plain("Is happen other times also?") == "does it happen other times also?"
+    assert plain("What you are doing?") == "What you are doing?"  # an auxiliary is there: unchanged
+
+
+def test_offers_of_help_are_taken_up_not_answered_with_a_fact(embedder) -> None:  # type: ignore[no-untyped-def]
+    lung = ScriptedEngine(variant(LUNG), embedder)
+    lung.respond("Have you come on your own today?")
+    reply = lung.respond("Would it help to phone your daughter now, or would you rather ring her yourself later?")
+    assert reply.kind == "reaction" and not reply.disclosed, reply.text
+    assert "as i said" not in reply.text.lower()
 
 
 def test_a_clipped_question_about_a_symptom_the_case_lacks_is_denied(chest: ScriptedEngine) -> None:

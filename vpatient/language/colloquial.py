@@ -37,11 +37,35 @@ _PLAIN: dict[str, str] = {
     r"dizzy spells?|woozy|light-?headed": "dizziness",
     r"achy|aching|sore": "pain",
     r"folks": "family",
+    r"(?:(?:it )?is |does it )?travel(?:s|l?ing)?(?: also)? to (?:some |any )?(?:other|another|different) "
+    r"(?:places?|parts?|areas?)": "does it go anywhere",
 }
 _RE = re.compile(r"\b(?:" + "|".join(f"(?P<g{i}>{k})" for i, k in enumerate(_PLAIN)) + r")\b", re.I)
 _VALUES = list(_PLAIN.values())
 
 
+_AUX = (
+    r"(?:am|are|is|was|were|have|has|had|will|would|can|could|should|shall|may|might|must|does|did|don'?t|"
+    r"didn'?t|'re|'ve|'d|'ll|also|really|just|still|ever|never|always)"
+)
+_GRAMMAR: list[tuple[re.Pattern[str], str]] = [
+    # "what you think?", "what you do so that it goes away?" (the auxiliary left out)
+    (
+        re.compile(
+            rf"\b(what|how|when|where|why|which)( (?:else|often|much|many|long))? (you|we|they) (?!{_AUX}\b)(\w+)", re.I
+        ),
+        r"\1\2 do \3 \4",
+    ),
+    # "Is happen other times?", "it happen before?"
+    (re.compile(r"\b(?:is|it|is it) happen(?:ing|s)?\b", re.I), "does it happen"),
+]
+"""Learners who speak English as another language drop or swap auxiliaries; the plain reading puts them back."""
+
+
 def plain(text: str) -> str:
-    """The text with everyday words replaced by plain ones; unchanged when it has none."""
-    return _RE.sub(lambda m: _VALUES[int(next(k for k, v in m.groupdict().items() if v)[1:])], text)
+    """The text with everyday words replaced by plain ones, and the auxiliaries a learner speaking English as
+    another language leaves out put back; unchanged when it has none."""
+    text = _RE.sub(lambda m: _VALUES[int(next(k for k, v in m.groupdict().items() if v)[1:])], text)
+    for pattern, repl in _GRAMMAR:
+        text = pattern.sub(repl, text)
+    return text

@@ -81,6 +81,7 @@ _SN_CONDITION = re.compile(
     r"continu\w*|"
     r"return\w*|come(?:s)? back|high (?:fever|temperature)|severe|unable|can'?t|struggl\w*|"
     r"any (?:of (?:these|those|that)|problems|issues|other)|not available|(?:is|are)n'?t available|"
+    r"(?:suddenly|any) more (?:\w+ )?(?:breathless|pain|blood|bleeding|unwell|sick|tired)|"
     r"not (?:settl|improv|clear|resolv)\w*)",
     re.I,
 )
@@ -115,7 +116,7 @@ _SN_ACTION = re.compile(
     r"(?:i|we) (?:want|need) you to (?:come|call|ring|contact|go|seek|get)|"
     r"don'?t hesitate to (?:come|call|contact|get|ring|seek)|see (?:somebody|someone)|"
     r"(?:speak|talk) to you again|take (?:yourself|him|her|them) to|(?:contact|call|ring|phone) them|"
-    r"make sure (?:the|your|that) appointment|(?:get|be) seen)",
+    r"make sure (?:the|your|that) appointment|(?:get|be) seen|don'?t wait (?:for|until|till))",
     re.I,
 )
 _SN_WHEN = re.compile(
@@ -373,6 +374,7 @@ def dismisses_belief(text: str) -> bool:
 
 _GREETS = re.compile(
     r"\b(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening|day)|morning|afternoon|welcome|"
+    r"(?:as-?|a)?salaa?m(?:u)?(?: ?[ao]?(?:lai|lay)kum)?|namaste|"
     r"(?:nice|pleased|lovely|good) to (?:meet|see) you|thanks? (?:you )?for (?:coming|waiting|joining))\b",
     re.I,
 )
@@ -390,7 +392,7 @@ _INTRODUCES = re.compile(
     r"\b(?:dr\.?|doctor)\s+\w+\s+(?:here|speaking)\b",
     re.I,
 )
-_NAMED = re.compile(r"\bI'?m ([A-Z][a-z]+)\b")
+_NAMED = re.compile(r"\bI(?:'?m| am) ([A-Z][a-z]+)\b")
 _NOT_NAMES = frozenset(
     re.findall(
         r"\S+",

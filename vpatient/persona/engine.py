@@ -148,6 +148,8 @@ _EXPLAINS_AWAY = re.compile(
     re.I,
 )
 """Reassurance that explains a fear away ("a termination years ago doesn't cause a miscarriage")."""
+_ACCEPTS = re.compile(r"\b(?:okay|ok|yes|yeah|fine|alright|all right|happy to|i'?ll try|i try)\b", re.I)
+"""Words that take up a plan."""
 _WORRY = re.compile(r"\b(?:worr\w*|concern\w*|fear\w*|frighten\w*|scar(?:ed|es|y)|afraid|anxious)\b", re.I)
 
 
@@ -490,7 +492,7 @@ class ScriptedEngine:
                 self._question(c.text, d, limit, cm)  # "can you tell me in your own words why the scan was done?"
             elif Move.invite_questions in ms or Move.check_understanding in ms:
                 self._reply_to_check(Move.invite_questions in ms, d)
-            after = {Move.plan, Move.explanation, Move.safety_net, Move.summary}
+            after = {Move.plan, Move.explanation, Move.safety_net, Move.advice, Move.summary}
             if Move.tag in ms and (
                 any(o.moves & after for o in reading.clauses if o is not c) or reading.has(Move.summary)
             ):
@@ -500,7 +502,11 @@ class ScriptedEngine:
             views_plan = reading.has(Move.plan) and self._view_of_plan(reading) is not None
             if Move.tag in ms and re.search(r"\b(?:think|feel)\b", c.text, re.I) and fact_hit and not views_plan:
                 self._question(c.text, d, limit, cm)  # "What do you think about this?": the patient's own view
-            if Move.plan in ms and not c.asks and fact_hit and re.search(r"\?\s*$", c.text):
+            own_wish = any(
+                (m.by == "keyword" or m.score >= self.matcher.ASK) and m.statement.id not in self.state.told
+                for m in cm.matches
+            )
+            if Move.plan in ms and not c.asks and own_wish and re.search(r"\?\s*$", c.text):
                 self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
                 c.moves.discard(Move.plan)
             # Speech recognition drops question marks and mishears the first word ("And the allergies to
@@ -950,6 +956,11 @@ class ScriptedEngine:
                 d.say(stock.STUNNED, "reaction")
                 return
         view = self._view_of_plan(reading)
+        if view is not None and view in d.told:
+            if not _ACCEPTS.search(" ".join(self._styled(p, d) for p in d.parts)):  # told as the answer to a question
+                # of this turn, without taking the offer up as spoken: take it up
+                d.say(self.persona.small_talk.plan_accept, "reaction")
+            return
         if view is not None and view.id in self.state.told:
             if not d.told:  # a view said before: briefly (its first sentence), and not after another repeat
                 d.tell(view, f"{stock.AS_I_SAID} {lower_first(sentences(view.says)[0], self._names)}")
@@ -993,7 +1004,9 @@ class ScriptedEngine:
 
     def _social(self, reading: TurnReading, d: _Draft) -> None:
         st = self.persona.small_talk
-        if reading.has(Move.empathy, Move.invitation_to_talk):
+        if reading.has(Move.reassurance) and _EXPLAINS_AWAY.search(reading.text):
+            d.say(f"{stock.RELIEF} {st.thanks}", "reaction")  # "It didn't cause this": relief, then thanks
+        elif reading.has(Move.empathy, Move.invitation_to_talk):
             if self.persona.bad_news and self.state.news_delivered:
                 self._comforted_after_news(d, invited=reading.has(Move.invitation_to_talk))
                 return
@@ -1002,8 +1015,6 @@ class ScriptedEngine:
                 d.tell(secret)
                 return
             d.say(st.empathy, "small_talk")
-        elif reading.has(Move.reassurance) and _EXPLAINS_AWAY.search(reading.text):
-            d.say(f"{stock.RELIEF} {st.thanks}", "reaction")  # "It didn't cause this": relief, then thanks
         elif reading.has(Move.reassurance, Move.thanks):
             d.say(st.thanks, "small_talk")
         elif reading.has(Move.acknowledgement):

@@ -13,6 +13,7 @@ decides what to say; this module only reads the learner.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -70,7 +71,8 @@ _UNINTELLIGIBLE = re.compile(r"\[(?:unintelligible|inaudible|unclear|crosstalk)[
 _PERMISSION = re.compile(
     r"\b(?:is it (?:ok|okay|alright|all right|fine)|would it be (?:ok|okay|alright|all right|fine)|"
     r"(?:do|would) you mind|are you (?:happy|ok|okay|alright|all right|comfortable)|(?:would|will) you be happy|"
-    r"happy for me|may i|can i|could i|am i ok to|mind if i)\b[^.?!]{0,40}?\b(?:ask|go through|take|examine|have "
+    r"happy for me|may i|can i|could i|am i ok to|mind if i|(?:ok|okay|alright|fine) (?:for|with) you(?: if)?)\b"
+    r"[^.?!]{0,40}?\b(?:ask|go through|take|examine|have "
     r"a (?:look|chat|quick)|talk|start|chat|record|sit|begin|run through|check|go over|discuss|speak)\b",
     re.I,
 )
@@ -201,9 +203,10 @@ _TALK_INVITE = re.compile(
     re.I,
 )
 _TAG = re.compile(
-    r"^(?:(?:so|and|okay|ok|right)[,\s]+)?(?:(?:is|it'?s)(?: (?:that|this|it))? (?:ok|okay|alright|all right|fine|good|"
-    r"clear)"
-    r"(?: (?:for|with) you)?|what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
+    r"^(?:(?:so|and|okay|ok|right|good)[,\s]+)?(?:(?:is|it'?s|it is)(?: (?:that|this|it))? (?:ok|okay|alright|"
+    r"all right|fine|good|clear)"
+    r"(?: (?:for|with) you)?|(?:ok|okay|alright|all right|fine|good) (?:for|with) you|"
+    r"what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
     r"(?:ok|okay|alright|all right|acceptable)(?: (?:for|with) you)?|does that sound "
     r"(?:ok|okay|alright|all right|good|fine|reasonable)|are you (?:ok|okay|alright|all right|happy) with that|"
     r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how does that sound|sound (?:ok|okay|good)|"
@@ -303,8 +306,10 @@ _CLOSING_EXTRA = re.compile(
     r"i'?ll (?:let you go|leave you|go and (?:get|fetch|find|see if))|"
     r"(?:stay|sit|remain) (?:here |in (?:this|the|here) room )(?:for )?as long as you (?:need|like|want)|"
     r"(?:take|have) as long as you (?:need|like|want) in (?:this|the|here) room|"
-    r"i'?ll (?:just )?(?:get|fetch|grab|bring in) (?:the|my) (?:doctor|consultant|registrar|senior|nurse|colleague)"
-    r"(?: now)?(?=\W*$))\b",
+    r"i'?ll (?:just )?(?:go and )?(?:get|fetch|grab|bring in|find) (?:(?:the|my) (?:doctor|consultant|registrar|senior|"
+    r"nurse|colleague)|(?:dr\.?|doctor|nurse|sister) \w+)(?: now| for you| in)?(?=\W*$)|"
+    r"i'?ll be (?:just |right )?(?:outside|next door|in the (?:next|other) room|at the (?:desk|nurses'? station))|"
+    r"(?:take|have) as long as you (?:need|like|want) in here)\b",
     re.I,
 )
 _DISMISS_EXTRA = re.compile(
@@ -375,7 +380,8 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         social = True
     # Speech recognition drops the "?" of "Would you like to come through to this room, it's quieter."
     proposes = c.rstrip().endswith("?") or bool(_PROPOSAL_START.match(c))
-    offer = _OFFER.search(c) and proposes and not _CHOICE_OR_WH.search(c)
+    helps = bool(_HELP_OFFER.search(c)) and proposes and not _ASK_WH.search(c)
+    offer = _OFFER.search(c) and proposes and not _CHOICE_OR_WH.search(c) and not helps
     if (_PERMISSION.search(c) or offer) and not _ASK_WH.search(c):
         found.add(Move.permission)
     if _NAME_PREF.search(c) or _IDENTITY.search(c):
@@ -424,6 +430,9 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
     }
     if Move.summary in found and (_SUMMARY_CHECK.search(c) or _SAYBACK.search(c)):
         handled.add(Move.summary)
+    if helps:
+        found.add(Move.plan)  # "Would it help if Sarah sat with you when you ring Claire, or ...?"
+        handled.add(Move.plan)
     if Move.plan in found and not re.search(r"\b(?:how|what|when|where|which|who|why)\b", c, re.I):
         handled.add(Move.plan)  # "Would you like me to refer you?" is an offer, not a fact question
     if asking and not handled:
@@ -461,15 +470,52 @@ def _split_list(clause: str) -> list[str]:
     return [p + "?" for p in parts]
 
 
+_TAIL_TAG = re.compile(
+    r"^(?P<head>.*\w)[,;]\s*(?P<tag>(?:is (?:it|that) |it is |it'?s |is )?(?:ok|okay|alright|all right|fine)"
+    r"(?: (?:for|with) you)?\?)$",
+    re.I,
+)
+"""A tag at the end of a statement ("I'd like to speak with you first, it is okay for you?"): two clauses."""
+_ABOUT_ME = re.compile(r"\b(?:i|me|we|us)\b", re.I)
+_HELP_OFFER = re.compile(r"\bwould (?:it|that|this) help (?:to|if|you|for)\b", re.I)
+"""An offer of help, even one that gives a choice ("Would it help to phone Claire now, or would you rather ring her
+yourself?"): the patient takes it up, declines or hesitates; it asks for no fact."""
+_OTHER_OPTION = re.compile(r"^(?:or )?(?:would you (?:rather|prefer)|do you prefer|or)\b", re.I)
+_CUT_WORD = re.compile(r"\b\w+-\W*$")
+"""The last word cut off by the recogniser ("like time with Tob-")."""
+
+
+def _parts(cleaned: str) -> list[str]:
+    """Clauses and list questions; an "If ..." condition cut from its consequence joins the clause after it."""
+    parts = [q for p in (acts.clauses(cleaned) if cleaned else []) for q in _split_list(p)]
+    out: list[str] = []
+    for p in parts:
+        if out and re.match(r"(?i)^if\b", out[-1]) and out[-1][-1:] not in ".?!":
+            out[-1] = f"{out[-1]}, {p}"
+            continue
+        m = _TAIL_TAG.match(p)
+        out += [m["head"], m["tag"]] if m else [p]
+    return out
+
+
 def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
     """Read a learner turn. `news_context`: a bad-news consultation where statements are information giving."""
     unintelligible = bool(_UNINTELLIGIBLE.search(text))
     cleaned = moves.clean(text)
-    parts = [q for p in (acts.clauses(cleaned) if cleaned else []) for q in _split_list(p)]
-    clauses = [Clause(p, _clause_moves(p, news_context=news_context)) for p in parts]
+    clauses = [Clause(p, _clause_moves(p, news_context=news_context)) for p in _parts(cleaned)]
+    for prev, c in itertools.pairwise(clauses):
+        pair = f"{prev.text} {c.text}"
+        if not c.asks and Move.safety_net not in prev.moves | c.moves and moves.safety_netting(pair):
+            c.moves = (c.moves - {Move.explanation, Move.advice}) | {Move.safety_net}  # condition, then what to do
+        asks_ok = _TAIL_TAG.match(f"x, {c.text}")
+        if c.moves == {Move.tag} and asks_ok and not prev.moves and _ABOUT_ME.search(prev.text):
+            c.moves = {Move.permission}  # "I speak with you first, it is okay for you?": leave asked
+        if Move.plan in prev.moves and _HELP_OFFER.search(prev.text) and _OTHER_OPTION.match(c.text):
+            c.moves = {Move.plan}  # "Would it help to phone her now, or would you rather ring her yourself?"
     for c in clauses[:-1]:
         said = re.escape(c.text.rstrip("?").strip())
-        if Move.permission in c.moves and re.search(said + r",?\s+or\b", cleaned, re.I):
+        choice = re.search(said + r",?\s+or\b", cleaned, re.I)
+        if Move.permission in c.moves and choice and not _HELP_OFFER.search(c.text):
             c.moves = (c.moves - {Move.permission}) | {Move.question}  # "sit here, or would you rather stand?"
     if any(_OPENING_Q.search(c.text) for c in clauses):
         for c in clauses:
@@ -478,7 +524,8 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
     all_moves: set[Move] = set().union(*(c.moves for c in meaningful)) if meaningful else {Move.noise}
     cut_off = bool(
         re.search(r"(?:" + _UNINTELLIGIBLE.pattern + r")\W*$|(?:\.\.\.|…)$", text.strip(), re.I)
-    )  # "...or you [inaudible]", "a thin [inaudible] through the..." (trailing off)
+        or _CUT_WORD.search(text.strip())
+    )  # "...or you [inaudible]", "a thin [inaudible] through the...", "like time with Tob-" (trailing off)
     short = len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("...")
     fragment = unintelligible and (not meaningful or short or cut_off)
     return TurnReading(cleaned, meaningful, all_moves, unintelligible=fragment)
