@@ -627,6 +627,8 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("Would it help to phone Claire now, or would you rather ring her yourself later?", "plan", "question"),
         ("Would it help if Sarah sat with you when you ring Claire, or helped with what to say?", "plan", "question"),
         ("Would that help?", "permission", "plan"),  # a bare tag after an offer stays a yes/no
+        ("Sorry, I was asking whether you still enjoy things.", "question", None),  # an indirect question
+        ("I was wondering if you've had any chest pain.", "question", None),
         # the learner leaves, or waits outside
         ("Brilliant. I'll grab Dr Okoye.", "closing", None),
         ("Take as long as you need in here. I'll be just outside.", "closing", None),

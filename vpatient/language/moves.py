@@ -440,7 +440,9 @@ _REQUEST = re.compile(
     r"explain)|"
     r"(?:regarding|in terms of|with regards? to|moving on to|on to|what about|how about|as for)\b(?!.*\b(?:i "
     r"think|i'll|we'll|you should|you can|you need)\b)|"
-    r"(?:(?:the|a|my) )?(?:last|final|next|few|couple of|some|other) (?:\w+ ){0,3}questions?\b)\b",
+    r"(?:(?:the|a|my) )?(?:last|final|next|few|couple of|some|other) (?:\w+ ){0,3}questions?\b|"
+    r"(?:sorry,? )?i(?: was|'m| am)? (?:just )?(?:asking|wondering|wondered|wanted to know|want to know|meant) "
+    r"(?:whether|if|how|what|when|where|why|who|about)\b)\b",
     re.I,
 )
 
