@@ -12,7 +12,7 @@ from vpatient.inference.fake import FakeStreamRunner
 from vpatient.inference.types import GenerationRequest
 from vpatient.persona.grounding import Grounding
 from vpatient.persona.guard import Guard
-from vpatient.persona.llm_engine import LLMEngine, chat_messages, system_prompt
+from vpatient.persona.llm_engine import LLMEngine, chat_messages, system_prompt, turn_prompt
 from vpatient.persona.loader import load_persona
 
 MINI = Path(__file__).parent / "data" / "mini_bad_news.yaml"
@@ -66,13 +66,14 @@ def test_prompt_holds_only_eligible_facts(chest_pain, embedder) -> None:  # type
 
     engine = ScriptedEngine(chest_pain, embedder)
     plan = engine.plan("Do you smoke?")
-    prompt = system_prompt(chest_pain, "anxious", plan)
-    assert "I smoke about fifteen a day" in prompt
-    assert "Robert Hale, 58, Bus driver" in prompt and "You feel anxious" in prompt
-    assert "in the first person" in prompt and "Never say 'the patient'" in prompt
-    assert "not sure, or no" in prompt
+    character = system_prompt(chest_pain)
+    assert "Robert Hale, 58, Bus driver" in character
+    assert "in the first person" in character and "Never say 'the patient'" in character
+    assert "not sure, or no" in character
+    now = turn_prompt(chest_pain, "anxious", plan)
+    assert "I smoke about fifteen a day" in now and "Robert feels anxious" in now
     hidden = [s.says for s in chest_pain.statements() if s.id != "smoking_history"]
-    assert not any(h in prompt for h in hidden)
+    assert not any(h in character + now for h in hidden)
 
 
 def _engine(persona, embedder, reply, **kw):  # type: ignore[no-untyped-def]
@@ -170,7 +171,7 @@ def test_real_smollm2_never_leaks(embedder) -> None:  # type: ignore[no-untyped-
 
 
 def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
-    """Facts and plan in the system prompt; real history as user/assistant turns; the learner's words last."""
+    """Character first; real history as user/assistant turns; this reply's facts and plan; the learner's words last."""
     seen: list[GenerationRequest] = []
 
     def reply(req: GenerationRequest) -> str:
@@ -186,18 +187,48 @@ def test_request_shape(chest_pain, embedder) -> None:  # type: ignore[no-untyped
         eng.close()
     req = seen[-1]
     assert req.session_id == "session-42"
-    assert [m.role for m in req.messages] == ["system", "user", "assistant", "user"]
-    assert "I smoke about fifteen a day" in req.messages[0].content
-    assert [m.content for m in req.messages[1:]] == ["Any allergies?", "No allergies that I know of.", "Do you smoke?"]
+    assert [m.role for m in req.messages] == ["system", "user", "assistant", "system", "user"]
+    assert "I smoke about fifteen a day" in req.messages[3].content  # this reply's facts, after the history
+    assert "fifteen" not in req.messages[0].content  # the character prompt holds no fact
+    assert [m.content for m in req.messages[1:3]] == ["Any allergies?", "No allergies that I know of."]
+    assert req.messages[-1].content == "Do you smoke?"
+
+
+def test_prepare_has_the_character_read_before_the_first_reply(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
+    seen: list[GenerationRequest] = []
+
+    def reply(req: GenerationRequest) -> str:
+        seen.append(req)
+        return "I smoke about fifteen a day."
+
+    eng = _engine(chest_pain, embedder, reply)
+    try:
+        eng.prepare()
+        r = eng.respond("Do you smoke?")
+    finally:
+        eng.close()
+    assert r.mode == "llm"
+    warm, first = seen
+    assert warm.max_tokens == 1 and [m.content for m in warm.messages] == [system_prompt(chest_pain)]
+    assert first.messages[0] == warm.messages[0]  # the same prefix: the backend's prompt cache finds it
 
 
 def test_chat_messages_keep_a_short_history(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
     from vpatient.persona.engine import ScriptedEngine
 
     plan = ScriptedEngine(chest_pain, embedder).plan("Do you smoke?")
-    history = [(f"q{i}", f"a{i}") for i in range(6)]
-    msgs = chat_messages(chest_pain, "calm", plan, "Do you smoke?", history)
-    assert [m.content for m in msgs[1:]] == ["q3", "a3", "q4", "a4", "q5", "a5", "Do you smoke?"]
+
+    def sent(n: int) -> list[str]:
+        history = [(f"q{i}", f"a{i}") for i in range(n)]
+        msgs = chat_messages(chest_pain, "calm", plan, "Do you smoke?", history)
+        assert [m.role for m in msgs[-2:]] == ["system", "user"] and msgs[-1].content == "Do you smoke?"
+        assert msgs[0].content == system_prompt(chest_pain)  # the same character every turn
+        return [m.content for m in msgs[1:-2]]
+
+    assert sent(6) == ["q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4", "q5", "a5"]
+    assert sent(7) == ["q4", "a4", "q5", "a5", "q6", "a6"]  # the window moved on by a step
+    # between steps, each prompt is the last one's history plus the last exchange (the backend's cache holds)
+    assert sent(8)[: len(sent(7))] == sent(7)
 
 
 def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -228,6 +259,8 @@ def test_rambling_after_the_answer_is_cut(chest_pain, embedder) -> None:  # type
         "I'm not sure, doctor.",
         "What do you think it is, doctor?",
         "Okay, thank you, Robert.",
+        "Sure, I can.",  # consent to "Can I check your name?"
+        "Go ahead.",
     ],
 )
 def test_conversational_sentences_pass_without_a_fact(guard, sentence: str) -> None:  # type: ignore[no-untyped-def]
@@ -398,3 +431,30 @@ def test_the_completion_does_not_repeat_what_the_model_said_part_of(
         eng.close()
     assert r.text.startswith(model_says), r.meta
     assert r.text.count(word) == 1, r.text
+
+
+def test_llama_cpp_threads_leave_a_core_to_speech_only_when_speech_runs() -> None:
+    import os
+
+    from vpatient.inference.llamacpp import default_threads
+
+    cores = os.cpu_count() or 2
+    assert default_threads(beside_speech=False) == min(cores, 8)
+    assert default_threads(beside_speech=True) == max(1, min(cores - 1, 8))
+
+
+def test_the_command_line_picks_the_threads_by_whether_speech_runs() -> None:
+    import argparse
+
+    from vpatient.cli.chat_cmd import add_engine_options, llm_options_from_args
+
+    for speech in (False, True):
+        parser = argparse.ArgumentParser()
+        add_engine_options(parser, speech=speech)
+        opts = llm_options_from_args(parser.parse_args([]))
+        from vpatient.inference.llamacpp import default_threads
+
+        assert opts.threads == default_threads(beside_speech=speech)
+    parser = argparse.ArgumentParser()
+    add_engine_options(parser)
+    assert llm_options_from_args(parser.parse_args(["--llm-threads", "3"])).threads == 3

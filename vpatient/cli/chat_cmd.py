@@ -48,8 +48,9 @@ def add_server_options(p: Any) -> None:
     )
 
 
-def add_engine_options(p: Any) -> None:
-    """--engine and the LLM options, shared by chat, demo and eval fidelity."""
+def add_engine_options(p: Any, *, speech: bool = False) -> None:
+    """--engine and the LLM options, shared by chat, talk, demo, serve and eval. `speech`: the command runs
+    speech-to-text and text-to-speech beside the LLM (which then leaves them a core by default)."""
     p.add_argument(
         "--engine",
         choices=["scripted", "llm"],
@@ -77,6 +78,13 @@ def add_engine_options(p: Any) -> None:
         metavar="S",
         help="seconds before a reply falls back to the scripted wording",
     )
+    p.add_argument(
+        "--llm-threads",
+        type=int,
+        metavar="N",
+        help="llama.cpp threads (default: every core for text, one fewer when speech runs beside it)",
+    )
+    p.set_defaults(llm_beside_speech=speech)
 
 
 def check_engine_options(args: Any) -> None:
@@ -91,19 +99,34 @@ def check_engine_options(args: Any) -> None:
         raise UsageError("--backend transformers needs --model FOLDER (a local Hugging Face model folder)")
     if not args.llm_timeout > 0:
         raise UsageError(f"--llm-timeout must be a positive number of seconds (got {args.llm_timeout})")
+    if args.llm_threads is not None and args.llm_threads < 1:
+        raise UsageError(f"--llm-threads must be at least 1 (got {args.llm_threads})")
 
 
-def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str | None = None) -> Any:
-    from vpatient.persona.engines import LLMOptions, build_engine
+def llm_options_from_args(args: Any) -> Any:
+    """The LLMOptions that the engine options on the command line ask for."""
+    from vpatient.persona.engines import LLMOptions
 
-    check_engine_options(args)
     model = args.model
     if args.engine == "llm" and args.backend == "llamacpp":
         from vpatient.model_install import resolve_llm_model
 
         model = resolve_llm_model(model)
-    opts = LLMOptions(backend=args.backend, model=model, endpoint=args.endpoint, timeout_s=args.llm_timeout)
-    return build_engine(args.engine, persona, embedder, opts, session_id=session_id)
+    threads = args.llm_threads
+    if threads is None and args.backend == "llamacpp":
+        from vpatient.inference.llamacpp import default_threads
+
+        threads = default_threads(beside_speech=args.llm_beside_speech)
+    return LLMOptions(
+        backend=args.backend, model=model, endpoint=args.endpoint, timeout_s=args.llm_timeout, threads=threads
+    )
+
+
+def engine_from_args(args: Any, persona: Any, embedder: Any, session_id: str | None = None) -> Any:
+    from vpatient.persona.engines import build_engine
+
+    check_engine_options(args)
+    return build_engine(args.engine, persona, embedder, llm_options_from_args(args), session_id=session_id)
 
 
 def _lines(path: str) -> list[str]:

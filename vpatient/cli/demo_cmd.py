@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--text", action="store_true", help="a text consultation instead of a voice one (faster)")
     from vpatient.cli.chat_cmd import add_engine_options
 
-    add_engine_options(p)
+    add_engine_options(p, speech=True)
     p.set_defaults(handler=demo)
 
 

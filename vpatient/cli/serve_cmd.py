@@ -83,7 +83,7 @@ def register(sub: Any) -> None:
     )
     from vpatient.cli.chat_cmd import add_engine_options
 
-    add_engine_options(p)
+    add_engine_options(p, speech=True)
     p.set_defaults(handler=serve)
 
 
@@ -110,9 +110,8 @@ def serve(args: argparse.Namespace) -> int:
         raise ModelUnavailableError(
             f"vpatient serve needs the serve extra ({exc.name} is missing): pip install -e '.[serve]'"
         ) from exc
-    from vpatient.cli.chat_cmd import check_engine_options
+    from vpatient.cli.chat_cmd import check_engine_options, llm_options_from_args
     from vpatient.errors import UsageError
-    from vpatient.persona.engines import LLMOptions
     from vpatient.serve.models import ModelOptions, Models
     from vpatient.serve.sessions import Hub, load_cases
     from vpatient.shipped import persona_path, personas
@@ -125,14 +124,9 @@ def serve(args: argparse.Namespace) -> int:
     if args.cases_dir and Path(args.cases_dir).is_dir():
         paths += sorted(Path(args.cases_dir).glob("*.yaml"))  # saved from the editor: they win over the shipped
     cases = load_cases(paths)
-    model = args.model
-    if args.engine == "llm" and args.backend == "llamacpp":
-        from vpatient.model_install import resolve_llm_model
-
-        model = resolve_llm_model(model)
     options = ModelOptions(
         engine=args.engine,
-        llm=LLMOptions(backend=args.backend, model=model, endpoint=args.endpoint, timeout_s=args.llm_timeout),
+        llm=llm_options_from_args(args),
         speech=not args.no_speech,
         voice=args.voice,
         stt_model=args.stt_model,

@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
     )
     from vpatient.cli.chat_cmd import add_engine_options
 
-    add_engine_options(p)
+    add_engine_options(p, speech=True)
     from vpatient.cli.feedback import add_grade_options
 
     add_grade_options(p)

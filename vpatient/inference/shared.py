@@ -115,11 +115,16 @@ def core_host() -> CoreHost:
         return _HOST
 
 
-def shared_core(backend: str = "llamacpp", *, model: str | None = None, endpoint: str | None = None) -> InferenceCore:
-    """The process's core for this backend configuration (made on first use, loaded on first request)."""
+def shared_core(
+    backend: str = "llamacpp", *, model: str | None = None, endpoint: str | None = None, threads: int | None = None
+) -> InferenceCore:
+    """The process's core for this backend configuration (made on first use, loaded on first request).
+    `threads` applies to llama.cpp only."""
     from .backends import create_backend
 
-    def make() -> InferenceCore:
-        return InferenceCore(create_backend(backend, model=model, endpoint=endpoint))
+    options = {"n_threads": threads} if threads is not None and backend in ("llamacpp", "llama.cpp") else {}
 
-    return core_host().core((backend, model, endpoint), make)
+    def make() -> InferenceCore:
+        return InferenceCore(create_backend(backend, model=model, endpoint=endpoint, **options))
+
+    return core_host().core((backend, model, endpoint, threads), make)

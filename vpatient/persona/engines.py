@@ -22,6 +22,8 @@ class LLMOptions:
     model: str | None = None
     endpoint: str | None = None
     timeout_s: float = 15.0
+    threads: int | None = None
+    """llama.cpp threads (None: vpatient.inference.llamacpp.default_threads)."""
 
 
 def build_engine(
@@ -34,7 +36,10 @@ def build_engine(
     from vpatient.inference.shared import shared_core
 
     opts = llm or LLMOptions()
-    core = shared_core(opts.backend, model=opts.model, endpoint=opts.endpoint)  # one per process and model
-    return LLMEngine(
+    # one core per process and configuration
+    core = shared_core(opts.backend, model=opts.model, endpoint=opts.endpoint, threads=opts.threads)
+    engine = LLMEngine(
         persona, embedder, core, backend_name=opts.backend, timeout_s=opts.timeout_s, session_id=session_id
     )
+    engine.prepare()  # the model loads and reads the character while the learner starts
+    return engine

@@ -45,6 +45,8 @@ _FEELING = (
 )
 _CONVERSATIONAL_PHRASES = re.compile(
     r"\b(?:(?:thank you|thanks) for (?:asking|that|explaining|listening|your time|seeing me|having me)|"
+    r"(?:sure|yes|yeah|of course|okay|ok),? (?:i can|you can|go ahead|ask away|fire away)|go ahead|ask away|"
+    r"no problem|no worries|"
     r"oh|ah|aah|ahh|well|um|umm|erm|er|hmm|mm|right|okay|ok|alright|sure|of course|sorry|pardon|"
     r"thanks|thank you(?: (?:so|very) much)?|cheers|"
     r"hello|hi|hey|good (?:morning|afternoon|evening|day)|bye|goodbye|see you|take care|please|"

@@ -1,9 +1,12 @@
 """The LLM mode of the persona engine: the scripted engine decides what may be said, the model phrases it.
 
-The prompt: the persona's character, affect, the statements eligible for this reply (never the others) and
-the scripted wording of the plan sit in the SYSTEM message, with a first-person instruction; a short real
-history follows as alternating user (learner) / assistant (patient) messages, and the learner's words are
-the last user message.
+The prompt, in the order that lets the backend's prompt cache reuse the last reply's prompt: the persona's
+character and a first-person instruction (system, the same all consultation); the recent real history as
+alternating user (learner) / assistant (patient) messages, in a window that moves on in steps; a second
+system message with this reply's feeling, the statements eligible now (never the others) and the scripted
+wording of the plan; then the learner's words as the user turn. Each reply so processes only the last exchange and
+its own plan (`prepare` has the character read before the first). A chat template that refuses a system
+message after the first (Mistral's insist on alternating roles) needs an endpoint that accepts it.
 
 The reply streams sentence by sentence. Each sentence is guarded (Guard.check_sentence) before it is
 released; the first that fails ends the model's part (its generation is cancelled) and the scripted wording
@@ -37,7 +40,9 @@ from vpatient.persona.guard import Guard, is_conversational
 from vpatient.persona.schema import Level, Persona
 
 HISTORY_TURNS = 3
-"""How many earlier exchanges the prompt carries."""
+"""The fewest earlier exchanges the prompt carries (see history_window)."""
+HISTORY_STEP = 4
+"""The history window moves on this many exchanges at a time."""
 MAX_SENTENCES = {Level.low: 2, Level.medium: 3, Level.high: 4}
 """The model's part of a reply stops after this many sentences, by talkativeness."""
 COVERED = 0.6
@@ -56,39 +61,57 @@ _HEDGE = re.compile(
 _BACKEND_ERRORS = (TimeoutError, VPatientError, OSError, RuntimeError)
 
 
-def system_prompt(persona: Persona, emotion: str, plan: ReplyPlan | None = None) -> str:
-    """Character first (the same every turn, so llama.cpp can reuse its cache), then this reply's facts."""
+def system_prompt(persona: Persona) -> str:
+    """The character and the rules: the same every turn of a consultation, so the backend's prompt cache
+    (llama.cpp's cache_prompt) keeps it, and the history after it, from one reply to the next."""
     ident, style = persona.identity, persona.style
     name = ident.name
     first = name.split()[0]
     simple = " Use short, simple sentences and everyday words." if style.language_proficiency == Level.low else ""
     chatty = {Level.low: "You say little.", Level.medium: "", Level.high: "You are chatty."}[style.talkativeness]
-    lines = [
-        f"You are {name}, {ident.age}, {ident.occupation or 'a patient'}, a patient talking to a doctor in a "
-        f"{persona.setting or 'clinic'}. {style.personality} {chatty}{simple}".replace("  ", " ").strip(),
-        f"Reply only with {first}'s spoken words, in the first person (I, me, my), in one to three short "
-        f"sentences. Never say 'the patient', never speak as the doctor or as an assistant, never give advice, "
-        f"never ask how you can help. Say only what is written below or what you said before; if it is not "
-        f"covered, say you're not sure, or no.",
-        f"You feel {emotion.replace('_', ' ')}.",
-    ]
-    if plan is not None:
-        if plan.statements:
-            lines.append("Facts you can tell now:")
-            lines += [f"- {s.says}" for s in plan.statements]
-        lines.append(f'What {first} means to say now, in your own words: "{plan.text}"')
+    return "\n".join(
+        [
+            f"You are {name}, {ident.age}, {ident.occupation or 'a patient'}, a patient talking to a doctor in a "
+            f"{persona.setting or 'clinic'}. {style.personality} {chatty}{simple}".replace("  ", " ").strip(),
+            f"Reply only with {first}'s spoken words, in the first person (I, me, my), in one to three short "
+            f"sentences. Never say 'the patient', never speak as the doctor or as an assistant, never give "
+            f"advice, never ask how you can help. Say only what you are told to say now or what you said "
+            f"before; if it is not covered, say you're not sure, or no.",
+        ]
+    )
+
+
+def turn_prompt(persona: Persona, emotion: str, plan: ReplyPlan) -> str:
+    """This reply's feeling, the statements eligible now (never the others) and the scripted wording."""
+    first = persona.identity.name.split()[0]
+    lines = [f"Now {first} feels {emotion.replace('_', ' ')}."]
+    extra = [s.says for s in plan.statements if s.says not in plan.text]
+    if extra:  # facts the wording does not already hold word for word
+        lines += ["Facts you can tell now:", *[f"- {says}" for says in extra]]
+    lines.append(f'What {first} means to say now, in your own words: "{plan.text}"')
     return "\n".join(lines)
+
+
+def history_window(history: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The last HISTORY_TURNS to HISTORY_TURNS + HISTORY_STEP - 1 exchanges: the window moves on in steps,
+    so that most turns only add to the prompt of the last one (which the backend has cached)."""
+    start = max(0, (len(history) - HISTORY_TURNS) // HISTORY_STEP * HISTORY_STEP)
+    return history[start:]
 
 
 def chat_messages(
     persona: Persona, emotion: str, plan: ReplyPlan, utterance: str, history: list[tuple[str, str]]
 ) -> tuple[Any, ...]:
-    """System prompt, the last exchanges as user/assistant messages, the learner's words as the user turn."""
+    """The character (system), the recent exchanges as user/assistant messages, what to say now (system),
+    and the learner's words as the user turn: the prompt up to the history's end is the last prompt's (plus
+    the last exchange), so only the newest part is processed again. (The plan after the learner's words
+    was a little faster, but the 1.5B model then answered it: "Thank you." to "Is it a sharp pain?".)"""
     from vpatient.inference import ChatMessage
 
-    msgs = [ChatMessage("system", system_prompt(persona, emotion, plan))]
-    for learner, patient in history[-HISTORY_TURNS:]:
+    msgs = [ChatMessage("system", system_prompt(persona))]
+    for learner, patient in history_window(history):
         msgs += [ChatMessage("user", learner), ChatMessage("assistant", patient)]
+    msgs.append(ChatMessage("system", turn_prompt(persona, emotion, plan)))
     msgs.append(ChatMessage("user", utterance.strip() or "..."))
     return tuple(msgs)
 
@@ -168,10 +191,18 @@ class LLMEngine:
         self.temperature = temperature
         self.session_id = session_id or f"llm-{uuid.uuid4().hex[:12]}"
         self._started = False
+        self._warming: Any = None
         self.last_reply: Reply | None = None
         """The reply committed by the last respond_streaming, even one cut off by a barge-in."""
 
     # ------------------------------------------------------------------ public API
+    def prepare(self) -> None:
+        """Loads the model and has it read the character prompt now, in the background, so that the first
+        reply only processes the learner's words and the plan (the prompt cache keeps the rest). Call it
+        when the consultation opens; a failure here shows again, and is handled, at the first reply."""
+        if self._warming is None:
+            self._warming = self.host.submit(self._warm())
+
     def respond(self, utterance: str, *, interrupted: bool = False) -> Reply:
         plan = self.scripted.plan(utterance, interrupted=interrupted)
         if not plan.text.strip():
@@ -272,6 +303,21 @@ class LLMEngine:
             await asyncio.wait_for(self.core.start(), self.timeout_s * 4)
             self._started = True
 
+    async def _warm(self) -> None:
+        from vpatient.inference import ChatMessage, GenerationRequest
+
+        await self._ensure_started()
+        request = GenerationRequest(
+            session_id=self.session_id,
+            messages=(ChatMessage("system", system_prompt(self.persona)),),
+            max_tokens=1,
+            temperature=0.0,
+            timeout_s=self.timeout_s * 4,
+        )
+        async with self.core.stream(request) as handle:
+            async for _ in handle:
+                pass
+
     async def _speak(
         self, utterance: str, plan: ReplyPlan, spoken: _Spoken, emit: Callable[[str], None] | None
     ) -> _Outcome:
@@ -283,6 +329,9 @@ class LLMEngine:
         required = [s.id for s in plan.statements]
         eligible = set(required) | set(self.scripted.state.told)
         limit = MAX_SENTENCES[self.persona.style.talkativeness]
+        if self._warming is not None:  # the character prompt first, so that this request finds it cached
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(self._warming)
         try:
             await self._ensure_started()
         except _BACKEND_ERRORS as exc:
