@@ -629,6 +629,14 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("Would that help?", "permission", "plan"),  # a bare tag after an offer stays a yes/no
         ("Sorry, I was asking whether you still enjoy things.", "question", None),  # an indirect question
         ("I was wondering if you've had any chest pain.", "question", None),
+        ("I'd be interested to know when you first noticed feeling this way.", "question", None),
+        ("I'd like to understand how you've been sleeping.", "question", None),
+        ("I'd like to check your blood pressure.", "plan", "question"),
+        ("Did you manage to get parked alright?", "small_talk", "question"),
+        ("How's that sound?", "tag", "question"),
+        ("Would you try that?", "plan", "question"),  # a proposal put as a question
+        ("Could you try to describe it?", "question", "plan"),
+        ("Only at iftar, or stop it for the month. Which is better for you?", "plan", "question"),
         # the learner leaves, or waits outside
         ("Brilliant. I'll grab Dr Okoye.", "closing", None),
         ("Take as long as you need in here. I'll be just outside.", "closing", None),
@@ -653,6 +661,12 @@ def test_a_word_cut_off_by_the_recogniser_is_asked_again() -> None:
     assert not read_turn("Do you still enjoy things, like time with Tobi?").unintelligible
 
 
+def test_a_terse_learner_names_the_topic_then_asks() -> None:
+    from vpatient.persona.learner_moves import read_turn
+
+    assert [c.text for c in read_turn("The pain. Where?").clauses] == ["Where is the pain?"]
+
+
 def test_the_plain_reading_puts_back_the_auxiliaries_a_learner_left_out() -> None:
     from vpatient.language.colloquial import plain
 
@@ -661,6 +675,8 @@ def test_the_plain_reading_puts_back_the_auxiliaries_a_learner_left_out() -> Non
     )
     assert plain("Is happen other times also?") == "does it happen other times also?"
     assert plain("What you are doing?") == "What you are doing?"  # an auxiliary is there: unchanged
+    assert plain("What d'you think it is?") == "What do you think it is?"
+    assert plain("Is owt playing on your mind?") == "Is anything worrying you?"
 
 
 def test_offers_of_help_are_taken_up_not_answered_with_a_fact(embedder) -> None:  # type: ignore[no-untyped-def]

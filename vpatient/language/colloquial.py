@@ -37,6 +37,9 @@ _PLAIN: dict[str, str] = {
     r"dizzy spells?|woozy|light-?headed": "dizziness",
     r"achy|aching|sore": "pain",
     r"folks": "family",
+    r"owt": "anything",
+    r"nowt": "nothing",
+    r"playing on your mind|on your mind": "worrying you",
     r"(?:(?:it )?is |does it )?travel(?:s|l?ing)?(?: also)? to (?:some |any )?(?:other|another|different) "
     r"(?:places?|parts?|areas?)": "does it go anywhere",
 }
@@ -56,6 +59,8 @@ _GRAMMAR: list[tuple[re.Pattern[str], str]] = [
         ),
         r"\1\2 do \3 \4",
     ),
+    (re.compile(r"\bd'?(?:you|ya)\b", re.I), "do you"),  # "What d'you think it is?"
+    (re.compile(r"\bwhat'?s up\b", re.I), "what's the problem"),
     # "Is happen other times?", "it happen before?"
     (re.compile(r"\b(?:is|it|is it) happen(?:ing|s)?\b", re.I), "does it happen"),
 ]

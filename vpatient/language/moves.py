@@ -442,7 +442,9 @@ _REQUEST = re.compile(
     r"think|i'll|we'll|you should|you can|you need)\b)|"
     r"(?:(?:the|a|my) )?(?:last|final|next|few|couple of|some|other) (?:\w+ ){0,3}questions?\b|"
     r"(?:sorry,? )?i(?: was|'m| am)? (?:just )?(?:asking|wondering|wondered|wanted to know|want to know|meant) "
-    r"(?:whether|if|how|what|when|where|why|who|about)\b)\b",
+    r"(?:whether|if|how|what|when|where|why|who|about)\b|"
+    r"i(?:'d| would)(?: really)? (?:be (?:really |very )?interested to (?:know|hear)|love to (?:know|hear)|"
+    r"like to (?:understand|know|hear|check|ask)(?: \w+){0,3}? (?:whether|if|how|what|when|where|why|who|about))\b)\b",
     re.I,
 )
 

@@ -76,7 +76,8 @@ _FIRST_OPEN = re.compile(
     r"\b(?:what (?:brings|brought) you|how can i help|what can i do for you|what seems to be|"
     r"what(?:'s| is) (?:been )?(?:going on|happening|the problem|brought you)|how are you (?:today|doing)|"
     r"how (?:are|have) you been|what(?:'s| is| are) (?:the |your )?(?:main )?(?:problem|issue|concern)|"
-    r"tell me (?:about )?what'?s (?:been )?(?:going on|happening)|what would you like to (?:talk|discuss))\b",
+    r"tell me (?:about )?what'?s (?:been )?(?:going on|happening)|what would you like to (?:talk|discuss)|"
+    r"what'?s up)\b",
     re.I,
 )
 _AGE_Q = re.compile(r"\b(?:how old are you|what(?:'s| is) your age|your age)\b", re.I)
@@ -230,8 +231,9 @@ class _Draft:
             self.kind = kind
 
     def tell(self, s: Statement, text: str | None = None) -> None:
-        if s not in self.told:
-            self.told.append(s)
+        if s in self.told:
+            return  # once a reply: two clauses that lean on the same statement do not say it twice
+        self.told.append(s)
         self.say(text or s.says)
         if s.topic not in self.topics:
             self.topics.append(s.topic)

@@ -174,7 +174,9 @@ _IDENTITY = re.compile(
 )
 _SMALL_TALK = re.compile(
     r"\b(?:weather|rain(?:ing|y)?|sunny|cold (?:out|outside|today)|hot (?:out|outside|today)|traffic|parking|"
-    r"park ok|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|(?:how was|have a (?:good|nice|"
+    r"park ok|(?:get|got|getting) parked|find (?:us|the (?:place|clinic|surgery|room))|journey|get here|got here|"
+    r"(?:cold|freezing|chilly|bitter|grim|miserable|wet|lovely|nice|warm|glorious) (?:out there|outside)|"
+    r"(?:how was|have a (?:good|nice|"
     r"lovely)|good|nice|plans for|anything nice (?:at|this|for)) (?:your |the )?weekend|"
     r"waiting (?:long|room)|kept you waiting|busy (?:day|morning|in here)|how (?:are|have) (?:you|things) "
     r"(?:today|been|doing|keeping|going)|how are you\b(?! (?:managing|coping|getting on|finding|sleeping|eating|"
@@ -209,7 +211,7 @@ _TAG = re.compile(
     r"what do you think (?:about|of) (?:this|that|it|the plan)|would (?:that|this) be "
     r"(?:ok|okay|alright|all right|acceptable)(?: (?:for|with) you)?|does that sound "
     r"(?:ok|okay|alright|all right|good|fine|reasonable)|are you (?:ok|okay|alright|all right|happy) with that|"
-    r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how does that sound|sound (?:ok|okay|good)|"
+    r"(?:ok|okay|alright|all right|right|yeah|yes|fine|good)|how(?: does|'?s| is) that sound|sound (?:ok|okay|good)|"
     r"how (?:do|would) you feel about (?:that|this|it|the plan))\W*$",
     re.I,
 )
@@ -430,6 +432,8 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
     }
     if Move.summary in found and (_SUMMARY_CHECK.search(c) or _SAYBACK.search(c)):
         handled.add(Move.summary)
+    if _PROPOSAL_Q.search(c) and c.rstrip().endswith("?"):
+        helps = True  # "Would you try that?": taken up like an offer
     if helps:
         found.add(Move.plan)  # "Would it help if Sarah sat with you when you ring Claire, or ...?"
         handled.add(Move.plan)
@@ -480,9 +484,29 @@ _ABOUT_ME = re.compile(r"\b(?:i|me|we|us)\b", re.I)
 _HELP_OFFER = re.compile(r"\bwould (?:it|that|this) help (?:to|if|you|for)\b", re.I)
 """An offer of help, even one that gives a choice ("Would it help to phone Claire now, or would you rather ring her
 yourself?"): the patient takes it up, declines or hesitates; it asks for no fact."""
+_PROPOSAL_Q = re.compile(
+    r"^(?:\W*(?:and|so|okay|ok|then|now|next)\b)*[^?]{0,80}?\b(?:would you (?:try|think about|consider|be (?:willing|"
+    r"happy|able|ok|okay) to)|(?:could|can) you (?:try(?! (?:to |and )?(?:describe|tell|explain|remember|recall|think|"
+    r"say|show|point))|take|keep|stop|start|bring|book|write|come back)|are you (?:willing|happy|able) to "
+    r"(?:try|check|take|change|start|stop))\b",
+    re.I,
+)
+"""A proposal put as a question ("Would you try that?", "Could you take it at iftar instead?"): a plan. ("Can you
+check the sugar at two?" stays a question: the case's view of finger pricks answers it.)"""
+_WHICH_OPTION = re.compile(
+    r"^(?:\W*(?:and|so|okay|ok|then|now)\b)*\W*(?:which|what)(?: one| option)? (?:is|would be|sounds|seems) "
+    r"(?:better|best|easier|more (?:doable|manageable))(?: for you)?\W*$|^(?:which|what) would you prefer\W*$",
+    re.I,
+)
+"""'Which is better for you?' after options given: the patient chooses or takes one up (a plan)."""
 _OTHER_OPTION = re.compile(r"^(?:or )?(?:would you (?:rather|prefer)|do you prefer|or)\b", re.I)
 _CUT_WORD = re.compile(r"\b\w+-\W*$")
 """The last word cut off by the recogniser ("like time with Tob-")."""
+
+
+_BARE_WH = re.compile(r"^(?:where|how (?:long|bad|often|severe)|which side|what (?:like|about it))\W*$", re.I)
+_TOPIC_ONLY = re.compile(r"^(?P<topic>(?:the|your|that|this) (?:\w+ ){0,2}\w+)\W*$", re.I)
+"""A terse learner names the topic, then asks: "The pain. Where?" is "Where is the pain?"."""
 
 
 def _parts(cleaned: str) -> list[str]:
@@ -492,6 +516,10 @@ def _parts(cleaned: str) -> list[str]:
     for p in parts:
         if out and re.match(r"(?i)^if\b", out[-1]) and out[-1][-1:] not in ".?!":
             out[-1] = f"{out[-1]}, {p}"
+            continue
+        if out and _BARE_WH.match(p) and _TOPIC_ONLY.match(out[-1]):
+            topic = _TOPIC_ONLY.match(out[-1])["topic"]  # type: ignore[index]
+            out[-1] = f"{p.rstrip('?').strip()} is {topic[0].lower()}{topic[1:]}?"  # "The pain. Where?"
             continue
         m = _TAIL_TAG.match(p)
         out += [m["head"], m["tag"]] if m else [p]
@@ -510,6 +538,8 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
         asks_ok = _TAIL_TAG.match(f"x, {c.text}")
         if c.moves == {Move.tag} and asks_ok and not prev.moves and _ABOUT_ME.search(prev.text):
             c.moves = {Move.permission}  # "I speak with you first, it is okay for you?": leave asked
+        if _WHICH_OPTION.match(c.text) and re.search(r"\bor\b", prev.text, re.I):
+            c.moves = {Move.plan}  # "Only at iftar, or stop it for the month. Which is better for you?"
         if Move.plan in prev.moves and _HELP_OFFER.search(prev.text) and _OTHER_OPTION.match(c.text):
             c.moves = {Move.plan}  # "Would it help to phone her now, or would you rather ring her yourself?"
     for c in clauses[:-1]:
