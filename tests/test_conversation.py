@@ -665,6 +665,10 @@ def test_a_terse_learner_names_the_topic_then_asks() -> None:
     from vpatient.persona.learner_moves import read_turn
 
     assert [c.text for c in read_turn("The pain. Where?").clauses] == ["Where is the pain?"]
+    assert [c.text for c in read_turn("What d'you think it is?").clauses] == ["What do you think it is?"]
+    # a choice stays one clause once "d'you wanna" is spelt out
+    choice = read_turn("D'you wanna wait for him, or shall I crack on and tell you what the scan showed?")
+    assert len(choice.clauses) == 1
 
 
 def test_the_plain_reading_puts_back_the_auxiliaries_a_learner_left_out() -> None:
@@ -675,8 +679,9 @@ def test_the_plain_reading_puts_back_the_auxiliaries_a_learner_left_out() -> Non
     )
     assert plain("Is happen other times also?") == "does it happen other times also?"
     assert plain("What you are doing?") == "What you are doing?"  # an auxiliary is there: unchanged
-    assert plain("What d'you think it is?") == "What do you think it is?"
     assert plain("Is owt playing on your mind?") == "Is anything worrying you?"
+    # the polite frame of an indirect question is left out of the plain reading
+    assert plain("I'd be interested to know what you'd hoped for today.") == "what you'd hoped for today."
 
 
 def test_offers_of_help_are_taken_up_not_answered_with_a_fact(embedder) -> None:  # type: ignore[no-untyped-def]

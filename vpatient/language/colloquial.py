@@ -59,8 +59,17 @@ _GRAMMAR: list[tuple[re.Pattern[str], str]] = [
         ),
         r"\1\2 do \3 \4",
     ),
-    (re.compile(r"\bd'?(?:you|ya)\b", re.I), "do you"),  # "What d'you think it is?"
     (re.compile(r"\bwhat'?s up\b", re.I), "what's the problem"),
+    # "I'd be interested to know what you'd hoped for": the question without its polite frame
+    (
+        re.compile(
+            r"^(?:\W*(?:and|so|sorry|okay|ok)\b,?\s*)*i(?:'d| would)(?: really)? (?:be (?:really |very )?interested "
+            r"to (?:know|hear)|like to (?:understand|know|hear|check|ask)|love to (?:know|hear))\s+|"
+            r"^(?:\W*(?:and|so|sorry|okay|ok)\b,?\s*)*i(?: was|'m| am)? (?:just )?(?:wondering|asking|wondered)\s+",
+            re.I,
+        ),
+        "",
+    ),
     # "Is happen other times?", "it happen before?"
     (re.compile(r"\b(?:is|it|is it) happen(?:ing|s)?\b", re.I), "does it happen"),
 ]
@@ -72,5 +81,21 @@ def plain(text: str) -> str:
     another language leaves out put back; unchanged when it has none."""
     text = _RE.sub(lambda m: _VALUES[int(next(k for k, v in m.groupdict().items() if v)[1:])], text)
     for pattern, repl in _GRAMMAR:
+        text = pattern.sub(repl, text)
+    return text
+
+
+_SPOKEN: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bd'(?:you|ya)\b", re.I), "do you"),  # "What d'you think it is?"
+    (re.compile(r"\bwanna\b", re.I), "want to"),
+    (re.compile(r"\bgonna\b", re.I), "going to"),
+    (re.compile(r"\bdunno\b", re.I), "don't know"),
+]
+
+
+def spelt_out(text: str) -> str:
+    """Spoken contractions written out ("What d'you think it is?" -> "What do you think it is?"), so that a
+    question reads as one."""
+    for pattern, repl in _SPOKEN:
         text = pattern.sub(repl, text)
     return text

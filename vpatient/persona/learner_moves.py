@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from vpatient.language import acts, moves
+from vpatient.language.colloquial import spelt_out
 
 
 class Move(StrEnum):
@@ -504,6 +505,7 @@ _CUT_WORD = re.compile(r"\b\w+-\W*$")
 """The last word cut off by the recogniser ("like time with Tob-")."""
 
 
+_CHOICE_TAIL = re.compile(r"^(?:shall|should) (?:i|we)\b|^would you (?:rather|prefer)\b|^do you prefer\b", re.I)
 _BARE_WH = re.compile(r"^(?:where|how (?:long|bad|often|severe)|which side|what (?:like|about it))\W*$", re.I)
 _TOPIC_ONLY = re.compile(r"^(?P<topic>(?:the|your|that|this) (?:\w+ ){0,2}\w+)\W*$", re.I)
 """A terse learner names the topic, then asks: "The pain. Where?" is "Where is the pain?"."""
@@ -517,6 +519,10 @@ def _parts(cleaned: str) -> list[str]:
         if out and re.match(r"(?i)^if\b", out[-1]) and out[-1][-1:] not in ".?!":
             out[-1] = f"{out[-1]}, {p}"
             continue
+        head = out[-1].rstrip("?").strip() if out else ""
+        if head and _CHOICE_TAIL.match(p) and re.search(re.escape(head) + r",?\s+or\s+" + re.escape(p[:12]), cleaned):
+            out[-1] = f"{head}, or {p}"  # "Do you want to wait for him, or shall I crack on?": one choice
+            continue
         if out and _BARE_WH.match(p) and _TOPIC_ONLY.match(out[-1]):
             topic = _TOPIC_ONLY.match(out[-1])["topic"]  # type: ignore[index]
             out[-1] = f"{p.rstrip('?').strip()} is {topic[0].lower()}{topic[1:]}?"  # "The pain. Where?"
@@ -529,7 +535,7 @@ def _parts(cleaned: str) -> list[str]:
 def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
     """Read a learner turn. `news_context`: a bad-news consultation where statements are information giving."""
     unintelligible = bool(_UNINTELLIGIBLE.search(text))
-    cleaned = moves.clean(text)
+    cleaned = spelt_out(moves.clean(text))
     clauses = [Clause(p, _clause_moves(p, news_context=news_context)) for p in _parts(cleaned)]
     for prev, c in itertools.pairwise(clauses):
         pair = f"{prev.text} {c.text}"
