@@ -1,8 +1,11 @@
 """Everyday and regional words for the body and symptoms, in plain clinical English.
 
 Learners talk the way patients do ("have you been poorly?", "any trouble with your waterworks?",
-"are you puffed out?"); the persona's example questions are usually plainer. The matcher reads a question
-both as said and in these plain words, so either wording finds the statement.
+"are you puffed out?"), leave out auxiliaries when English is not their first language ("what you think?"),
+and wrap questions in polite frames ("I'd be interested to know..."); the persona's example questions are
+usually plainer. The matcher reads a question both as said and in these plain words (`plain`), so either
+wording finds the statement. `spelt_out` writes spoken contractions out ("d'you", "wanna") before a turn is
+read at all.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ _GRAMMAR: list[tuple[re.Pattern[str], str]] = [
     # "Is happen other times?", "it happen before?"
     (re.compile(r"\b(?:is|it|is it) happen(?:ing|s)?\b", re.I), "does it happen"),
 ]
-"""Learners who speak English as another language drop or swap auxiliaries; the plain reading puts them back."""
+"""The plain reading of a question's form: auxiliaries put back, "what's up?" as "what's the problem?", the polite
+frame of an indirect question left out."""
 
 
 def plain(text: str) -> str:

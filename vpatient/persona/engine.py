@@ -959,8 +959,9 @@ class ScriptedEngine:
                 return
         view = self._view_of_plan(reading)
         if view is not None and view in d.told:
-            if not _ACCEPTS.search(" ".join(self._styled(p, d) for p in d.parts)):  # told as the answer to a question
-                # of this turn, without taking the offer up as spoken: take it up
+            # told as the answer to a question of this turn: the offer is still taken up, unless the words
+            # spoken (a low-fluency patient says only a statement's first sentence) already do
+            if not _ACCEPTS.search(" ".join(self._styled(p, d) for p in d.parts)):
                 d.say(self.persona.small_talk.plan_accept, "reaction")
             return
         if view is not None and view.id in self.state.told:

@@ -512,7 +512,9 @@ _TOPIC_ONLY = re.compile(r"^(?P<topic>(?:the|your|that|this) (?:\w+ ){0,2}\w+)\W
 
 
 def _parts(cleaned: str) -> list[str]:
-    """Clauses and list questions; an "If ..." condition cut from its consequence joins the clause after it."""
+    """Clauses and list questions, mended where the clause reader cut too much or too little: an "If ..."
+    condition joins its consequence; "..., or shall I crack on?" stays one choice; "The pain. Where?" is
+    "Where is the pain?"; a statement with a tag ("..., it is okay for you?") is two clauses."""
     parts = [q for p in (acts.clauses(cleaned) if cleaned else []) for q in _split_list(p)]
     out: list[str] = []
     for p in parts:
@@ -523,8 +525,8 @@ def _parts(cleaned: str) -> list[str]:
         if head and _CHOICE_TAIL.match(p) and re.search(re.escape(head) + r",?\s+or\s+" + re.escape(p[:12]), cleaned):
             out[-1] = f"{head}, or {p}"  # "Do you want to wait for him, or shall I crack on?": one choice
             continue
-        if out and _BARE_WH.match(p) and _TOPIC_ONLY.match(out[-1]):
-            topic = _TOPIC_ONLY.match(out[-1])["topic"]  # type: ignore[index]
+        if out and _BARE_WH.match(p) and (named := _TOPIC_ONLY.match(out[-1])):
+            topic = named["topic"]
             out[-1] = f"{p.rstrip('?').strip()} is {topic[0].lower()}{topic[1:]}?"  # "The pain. Where?"
             continue
         m = _TAIL_TAG.match(p)
