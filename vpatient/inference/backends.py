@@ -14,6 +14,11 @@ _ALIASES = {
 }
 
 
+def canonical(name: str) -> str:
+    """The backend's own name for one of its aliases ("llama.cpp" -> "llamacpp")."""
+    return _ALIASES.get(name, name)
+
+
 def create_backend(
     name: str = "llamacpp", *, model: str | None = None, endpoint: str | None = None, **options: Any
 ) -> Any:
@@ -26,7 +31,7 @@ def create_backend(
     - "openai": `endpoint` is the base URL (e.g. http://127.0.0.1:8000/v1); `model` its model name;
       options api_key, concurrency, read_timeout_s.
     """
-    key = _ALIASES.get(name, name)
+    key = canonical(name)
     if key == "llamacpp":
         from .llamacpp import ChatLlamaCpp
 

@@ -120,9 +120,9 @@ def shared_core(
 ) -> InferenceCore:
     """The process's core for this backend configuration (made on first use, loaded on first request).
     `threads` applies to llama.cpp only."""
-    from .backends import create_backend
+    from .backends import canonical, create_backend
 
-    options = {"n_threads": threads} if threads is not None and backend in ("llamacpp", "llama.cpp") else {}
+    options = {"n_threads": threads} if threads is not None and canonical(backend) == "llamacpp" else {}
 
     def make() -> InferenceCore:
         return InferenceCore(create_backend(backend, model=model, endpoint=endpoint, **options))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from vpatient.language.moves import TO_ASK, TO_HEAR, WOULD_LIKE
+
 _PLAIN: dict[str, str] = {
     r"poorly|under the weather|off colou?r": "ill",
     r"tumm(?:y|ies)|belly|guts?": "stomach",
@@ -66,8 +68,7 @@ _GRAMMAR: list[tuple[re.Pattern[str], str]] = [
     # "I'd be interested to know what you'd hoped for": the question without its polite frame
     (
         re.compile(
-            r"^(?:\W*(?:and|so|sorry|okay|ok)\b,?\s*)*i(?:'d| would)(?: really)? (?:be (?:really |very )?interested "
-            r"to (?:know|hear)|like to (?:understand|know|hear|check|ask)|love to (?:know|hear))\s+|"
+            rf"^(?:\W*(?:and|so|sorry|okay|ok)\b,?\s*)*{WOULD_LIKE}(?:{TO_HEAR}|{TO_ASK})\s+|"
             r"^(?:\W*(?:and|so|sorry|okay|ok)\b,?\s*)*i(?: was|'m| am)? (?:just )?(?:wondering|asking|wondered)\s+",
             re.I,
         ),

@@ -433,6 +433,11 @@ _IMPERATIVE = re.compile(
 )
 
 
+WOULD_LIKE = r"i(?:'d| would)(?: really)? "
+TO_HEAR = r"be (?:really |very )?interested to (?:know|hear)|love to (?:know|hear)"
+TO_ASK = r"like to (?:understand|know|hear|check|ask)"
+"""The polite frame of an indirect question ("I'd be interested to know...", "I'd like to understand how..."):
+WOULD_LIKE, then TO_HEAR, or TO_ASK (which asks only with a question word after it)."""
 _REQUEST = re.compile(
     _FILLERS + r"(?:if you (?:could|can|would|don't mind) (?:just |please )?"
     r"(?:tell|let me know|describe|explain|give|confirm)|"
@@ -443,8 +448,7 @@ _REQUEST = re.compile(
     r"(?:(?:the|a|my) )?(?:last|final|next|few|couple of|some|other) (?:\w+ ){0,3}questions?\b|"
     r"(?:sorry,? )?i(?: was|'m| am)? (?:just )?(?:asking|wondering|wondered|wanted to know|want to know|meant) "
     r"(?:whether|if|how|what|when|where|why|who|about)\b|"
-    r"i(?:'d| would)(?: really)? (?:be (?:really |very )?interested to (?:know|hear)|love to (?:know|hear)|"
-    r"like to (?:understand|know|hear|check|ask)(?: \w+){0,3}? (?:whether|if|how|what|when|where|why|who|about))\b)\b",
+    rf"{WOULD_LIKE}(?:{TO_HEAR}|{TO_ASK}(?: \w+){{0,3}}? (?:whether|if|how|what|when|where|why|who|about))\b)\b",
     re.I,
 )
 

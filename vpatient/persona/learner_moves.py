@@ -475,11 +475,10 @@ def _split_list(clause: str) -> list[str]:
     return [p + "?" for p in parts]
 
 
-_TAIL_TAG = re.compile(
-    r"^(?P<head>.*\w)[,;]\s*(?P<tag>(?:is (?:it|that) |it is |it'?s |is )?(?:ok|okay|alright|all right|fine)"
-    r"(?: (?:for|with) you)?\?)$",
-    re.I,
-)
+_OK_TAG = r"(?:is (?:it|that) |it is |it'?s |is )?(?:ok|okay|alright|all right|fine)(?: (?:for|with) you)?\?"
+_ASKS_OK = re.compile(rf"^{_OK_TAG}$", re.I)
+"""'Is it okay?', 'it is okay for you?': asks whether something is all right."""
+_TAIL_TAG = re.compile(rf"^(?P<head>.*\w)[,;]\s*(?P<tag>{_OK_TAG})$", re.I)
 """A tag at the end of a statement ("I'd like to speak with you first, it is okay for you?"): two clauses."""
 _ABOUT_ME = re.compile(r"\b(?:i|me|we|us)\b", re.I)
 _HELP_OFFER = re.compile(r"\bwould (?:it|that|this) help (?:to|if|you|for)\b", re.I)
@@ -543,8 +542,7 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
         pair = f"{prev.text} {c.text}"
         if not c.asks and Move.safety_net not in prev.moves | c.moves and moves.safety_netting(pair):
             c.moves = (c.moves - {Move.explanation, Move.advice}) | {Move.safety_net}  # condition, then what to do
-        asks_ok = _TAIL_TAG.match(f"x, {c.text}")
-        if c.moves == {Move.tag} and asks_ok and not prev.moves and _ABOUT_ME.search(prev.text):
+        if c.moves == {Move.tag} and _ASKS_OK.match(c.text) and not prev.moves and _ABOUT_ME.search(prev.text):
             c.moves = {Move.permission}  # "I speak with you first, it is okay for you?": leave asked
         if _WHICH_OPTION.match(c.text) and re.search(r"\bor\b", prev.text, re.I):
             c.moves = {Move.plan}  # "Only at iftar, or stop it for the month. Which is better for you?"
