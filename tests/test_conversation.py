@@ -77,6 +77,62 @@ def test_summaries_are_confirmed_or_corrected(chest: ScriptedEngine) -> None:
     assert arm.text.startswith("Not quite.") and "left arm" in arm.text
 
 
+def test_a_wrong_number_is_corrected_from_the_statement_that_gave_it(chest: ScriptedEngine) -> None:
+    """The part is nearest the statement about the chest, but 'three months' is the onset's 'three weeks' (not the
+    episode's 'three minutes')."""
+    chest.respond("Can you tell me a bit more about this tight feeling?")
+    chest.respond("And how long does it last each time?")
+    wrong = chest.respond("So you've had a tightness in the middle of your chest for three months. Is that right?")
+    assert wrong.text.startswith("Not quite.") and "three weeks" in wrong.text, wrong.text
+
+
+def test_asked_for_other_places_the_patient_tells_something_new(chest: ScriptedEngine) -> None:
+    chest.respond("Where exactly is the pain?")
+    reply = chest.respond("From the chest it goes to other places also?")
+    assert reply.disclosed == ["pain_radiation"], reply.text
+
+
+def test_that_names_a_place_the_question_is_about_something_new(chest: ScriptedEngine) -> None:
+    chest.respond("When did it all start?")  # "...walking up the hill to the depot"
+    reply = chest.respond("Is that where you work?")
+    assert "social_work" in reply.disclosed, reply.text
+    chest.respond("Do you smoke?")
+    assert "sixteen" in chest.respond("How long's that been going on?").text  # when-words lean on what was said
+
+
+def test_a_turn_with_nothing_heard_but_small_words_is_asked_again(chest: ScriptedEngine) -> None:
+    reply = chest.respond("And does it ever [inaudible] ... when you're ... [inaudible] ... at all?")
+    assert reply.text == chest.persona.small_talk.pardon, reply.text
+
+
+def test_a_question_is_answered_though_it_names_someone_just_mentioned(embedder) -> None:  # type: ignore[no-untyped-def]
+    """'him' is the baby the patient just spoke of, but the question is about her support."""
+    engine = ScriptedEngine(variant(ROOT / "personas" / "postnatal_low_mood.yaml"), embedder)
+    engine.respond("It sounds like you've had a really hard few weeks.")
+    engine.respond("I'm so sorry, that sounds exhausting.")
+    worry = engine.respond("That must have been a fright with the bath. Do you find yourself worrying about him a lot?")
+    assert "Tobi" in worry.text  # the baby named just before the question
+    reply = engine.respond("Who's around to give you a hand with him during the day?")
+    assert reply.disclosed == ["support"], reply.text
+
+
+def test_after_the_news_the_fear_it_now_has_is_told_not_the_old_worry(embedder) -> None:  # type: ignore[no-untyped-def]
+    lung = ScriptedEngine(variant(LUNG), embedder)
+    lung.respond("How have you been since the scan?")
+    lung.respond("I'm afraid it's not good news.")
+    lung.respond("The scan shows a growth in your lung, and it is very likely to be cancer.")
+    lung.respond("I'm so sorry. This must be a terrible shock.")
+    reply = lung.respond("What is making you most scared?")
+    assert reply.disclosed == ["fear_of_dying_like_sean"], reply.text
+
+
+def test_jargon_glossed_in_other_words_is_understood() -> None:
+    from vpatient.language import jargon
+
+    assert jargon.unexplained("Do you remember your last three-month sugar blood test, the HbA1c?") == []
+    assert jargon.unexplained("What was your last HbA1c?") == ["hba1c"]
+
+
 def test_rapport_is_earned_by_empathy_not_by_plain_questions(chest: ScriptedEngine) -> None:
     for q in ("Where is the pain?", "How often does it happen?", "What do you do for work?", "Do you smoke?"):
         chest.respond(q)
@@ -642,6 +698,13 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("Take as long as you need in here. I'll be just outside.", "closing", None),
         # a condition and what to do about it, split by the clause reader, safety-net together
         ("If you get suddenly more breathless, or any pain, don't wait for the appointment.", "safety_net", "question"),
+        ("Is it making sense?", "check_understanding", "question"),
+        ("You said earlier Tunde was parking the car.", None, "small_talk"),  # recalls the patient's words
+        ("You check your sugar in the morning.", None, "greeting"),
+        ("Morning, Mr Hale.", "greeting", None),
+        ("So here is an idea, and you can tell me what you think.", "plan", "explanation"),
+        ("But we move the gliclazide to iftar, instead of sehri.", "plan", None),
+        ("That sounds like you're carrying so much.", "empathy", "explanation"),
     ],
 )
 def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, not_move: str | None) -> None:

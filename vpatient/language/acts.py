@@ -57,6 +57,8 @@ _EMPATHY = re.compile(
     r"[\w' ,]{0,50}?(?:really |very |so |quite )"
     r"(?:hard|difficult|tough|frightening|scary|worrying|awful|upsetting|stressful|distressing|painful|"
     r"overwhelming|exhausting|frustrating|horrible|lonely|isolating)|"
+    r"you(?:'re| are|'ve been| have been) (?:carrying|dealing with|coping with|going through|juggling) (?:so much|"
+    r"a lot|an awful lot|such a lot)|(?:a lot|so much) on your (?:plate|shoulders)|"
     r"thank you for (?:telling|sharing|being)|that'?s a lot to (?:take in|deal with)|take your time|"
     r"i'?m here (?:for|to)|you'?re not alone|how are you (?:feeling|coping) (?:about|with)|"
     r"i appreciate (?:that|you|how)|that'?s (?:really |very )?(?:hard|difficult|tough|understandable))",

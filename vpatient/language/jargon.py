@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from vpatient.language.words import content_words
+
 JARGON: dict[str, str] = {
     # term (regex-safe, lower case) -> a plain word patients would understand
     "metastatic": "spread",
@@ -285,8 +287,15 @@ def explained_at(text: str, term: str, pos: int) -> bool:
         return True
     for pattern, plain in JARGON.items():
         if re.fullmatch(pattern, term.lower()):
-            return plain.lower() in window
+            return plain.lower() in window or _glossed(plain, window)
     return False
+
+
+def _glossed(plain: str, window: str) -> bool:
+    """The plain words said in other words: 'your three-month sugar blood test, the HbA1c' for 'long-term sugar
+    test' (half or more of three or more plain content words)."""
+    words = content_words(plain)
+    return len(words) >= 3 and 2 * len(words & content_words(window)) >= len(words)
 
 
 ACRONYMS_PATIENTS_KNOW = frozenset(

@@ -51,7 +51,7 @@ _INVITES = re.compile(
 )
 _CHECKS = re.compile(
     r"\b(?:(?:does|did) (?:that|this|it|all (?:of )?that|everything|what i(?:'ve| have)? (?:said|explained)) "
-    r"(?:all )?make sense|makes? sense(?: to you)?\s*\?|"
+    r"(?:all )?make sense|makes? sense(?: to you)?\s*\?|(?:is|are) (?:it|that|this|things|everything) making sense|"
     r"(?:is|was) (?:that|this|everything|all (?:of )?that|the plan|the (?:treatment )?plan|what i(?:'ve| "
     r"have)? said) "
     r"(?:all )?(?:clear|understandable)|(?:are|is) (?:you|that|things) clear|"
@@ -373,7 +373,7 @@ def dismisses_belief(text: str) -> bool:
 
 
 _GREETS = re.compile(
-    r"\b(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening|day)|morning|afternoon|welcome|"
+    r"\b(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening|day)|(?<![a-z] )(?:morning|afternoon)|welcome|"
     r"(?:as-?|a)?salaa?m(?:u)?(?: ?[ao]?(?:lai|lay)kum)?|namaste|"
     r"(?:nice|pleased|lovely|good) to (?:meet|see) you|thanks? (?:you )?for (?:coming|waiting|joining))\b",
     re.I,

@@ -83,7 +83,7 @@ _MOVE_WORDS: dict[str, re.Pattern[str]] = {
     ),
     "agree": re.compile(
         r"\b(?:yes|yeah|of course|sure|fine|go ahead|okay|ok|no problem|that'?s fine|please do|"
-        r"alright|all right|course)\b",
+        r"alright|all right|course|please (?:just )?(?:tell|go on|carry on|go ahead)|just tell me)\b",
         _W,
     ),
     "confirm_summary": re.compile(

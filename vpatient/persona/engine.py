@@ -61,7 +61,8 @@ _ELLIPTIC_SYMPTOM = re.compile(
 """A clipped yes/no question about a symptom ("Calves ache when you walk?"): unlisted, it gets the persona's
 denial of symptoms, not "I couldn't tell you"."""
 _ASKS_OTHER = re.compile(
-    r"\b(?:any ?other|anything else|any more|another|other (?:times?|ones?|episodes?)|apart from (?:that|this)|"
+    r"\b(?:any ?other|anything else|any more|another|other (?:times?|ones?|episodes?|days?|places?|parts?|areas?)|"
+    r"(?:some|any)where else|elsewhere|apart from (?:that|this)|"
     r"besides (?:that|this)|other than (?:that|this)|again since)\b",
     re.I,
 )
@@ -104,7 +105,10 @@ _INVASIVE = re.compile(
     r"procedure|injections?|insulin|antidepressants?|tablets? for (?:your )?mood)\b",
     re.I,
 )
-_POINTS_BACK = re.compile(r"\b(?:that|those|he|she|him|her|they|them)\b", re.I)
+_WHEN_HOW = content_words("how long often much many bad start started happen happens going when since")
+"""Words of a follow-up that asks only when, how long or how bad ('how long's that been going on?')."""
+_POINTS_BACK = re.compile(r"\b(?:that|those|they|them)\b", re.I)
+"""'How long's THAT been going on?' leans on what was just said; 'he', 'her' may name someone the case knows."""
 _BELIEF_WORDS = re.compile(
     r"\b(?:faith|belie\w+|religio\w*|culture|cultural|traditions?|practices?|prayers?|fast(?:ing)?|important to "
     r"you|matters to you|values)\b",
@@ -505,9 +509,10 @@ class ScriptedEngine:
             if Move.tag in ms and re.search(r"\b(?:think|feel)\b", c.text, re.I) and fact_hit and not views_plan:
                 self._question(c.text, d, limit, cm)  # "What do you think about this?": the patient's own view
             own_wish = any(
-                (m.by == "keyword" or m.score >= self.matcher.ASK) and m.statement.id not in self.state.told
+                (m.by == "keyword" or m.score >= self.matcher.ASK)
+                and (m.statement.id not in self.state.told or m.score >= self.matcher.SPECIFIC)
                 for m in cm.matches
-            )
+            )  # asked again, closely: the patient says it again ("As I said, ...")
             if Move.plan in ms and not c.asks and own_wish and re.search(r"\?\s*$", c.text):
                 self._question(c.text, d, limit, cm)  # "Would you like to talk it over with Tunde?"
                 c.moves.discard(Move.plan)
@@ -580,14 +585,23 @@ class ScriptedEngine:
         follow = self.memory.follow_up(clause, self.state.last_told)
         keyed = any(m.by == "keyword" for m in fresh)
         weak = not fresh or not (keyed or any(m.score >= self.matcher.SPECIFIC for m in fresh))
-        points_back = bool(_POINTS_BACK.search(clause)) and not keyed  # "how long's THAT been going on?"
+        # "how long's THAT been going on?"; not "Is that where you work?", closer to a statement not told yet
+        points_back = bool(_POINTS_BACK.search(clause)) and not keyed
+        if follow is not None and fresh and points_back:
+            best = max(fresh, key=lambda m: m.score)
+            its_words = (content_words(clause) - _WHEN_HOW) & content_words(
+                " ".join([best.statement.says, *best.statement.asked_by])
+            )
+            newer = best.score >= max(self.matcher.ASK, cm.scores.get(follow[0].id, 0.0) + self.matcher.MARGIN)
+            points_back = not (newer and its_words)
         asked = any(
             m.by == "keyword" or m.score >= self.matcher.ASK
             for m in hits
             if m.by != "topic" and (m in fresh or m.statement.id in self.state.told)
         )
         leans = weak and not asked  # "What do you think it is?" asks about ideas, not about what was just said
-        if follow is not None and (leans or points_back or self.memory.person_referent(clause, self.state.last_told)):
+        about_them = self.memory.person_referent(clause, self.state.last_told) and (not fresh or not asked)
+        if follow is not None and (leans or points_back or about_them):
             s, sentence = follow
             d.tell(s, sentence)
             d.notes.append(f"follow-up on {s.id}")
@@ -678,26 +692,28 @@ class ScriptedEngine:
 
     def _something_else(self, clause: str, cm: ClauseMatch, told_before: list[Statement]) -> Statement | None:
         """A question that asks for something besides what was told ("any other time?", "anything else like
-        that?") about a topic already answered: the closest statement on that topic not told yet, if any."""
+        that?") about a topic already answered: the closest statement on that topic, or on what was just said,
+        not told yet; else the denial already given; else the closest statement not told yet on any topic ("From
+        the chest it goes to other places also?" after the site was told)."""
         if not _ASKS_OTHER.search(clause):
             return None
-        topics = {s.topic for s in told_before}
-        ranked = [
-            self._by_id[i]
-            for i, _ in sorted(cm.scores.items(), key=lambda kv: -kv[1])
-            if i in self._by_id and self._by_id[i].topic in topics
-        ]
-        untold = (
+        topics = {s.topic for s in told_before} | {
+            self._by_id[i].topic for i in self.state.last_told if i in self._by_id
+        }
+        ranked = [self._by_id[i] for i, _ in sorted(cm.scores.items(), key=lambda kv: -kv[1]) if i in self._by_id]
+        untold = [
             s
             for s in ranked
             if s.id not in self.state.told
             and self._permitted(s)[0]
             and s.tier != Tier.never
             and (s.tier != Tier.specific or cm.scores[s.id] >= self.matcher.SPECIFIC)  # only when asked for itself
-        )
+        ]
+        on_topic = (s for s in untold if s.topic in topics)
         # nothing new on it: the denial already given ("Only that one time."), if the case has one
         denial = (f for f in self.persona.facts if f.topic in topics and f.negative and f.id in self.state.told)
-        return next(untold, None) or next(denial, None)
+        nearest = (s for s in untold if cm.scores[s.id] >= self.matcher.GRAY)
+        return next(on_topic, None) or next(denial, None) or next(nearest, None)
 
     def _choice_offered(self, clause: str, cm: ClauseMatch) -> Statement | None:
         """'Shall we wait for your husband, or shall I tell you now?': the patient's wish, when the case says it
@@ -1063,6 +1079,13 @@ class ScriptedEngine:
         concern = self.persona.ice.concerns
         if not (self._news_re and self._news_re.search(concern.says)):
             return False  # the worry is not about what the news has now answered: still the patient's worry
+        if any(
+            m.statement.id != concern.id and m.statement.id not in self.state.told and self._permitted(m.statement)[0]
+            for m in hits
+            if m.by != "topic"
+        ):
+            hits[:] = [m for m in hits if m.statement.id != concern.id]
+            return False  # "What is making you most scared?" after the news: the fear it now has, not the old worry
         still = [x for x in sentences(concern.says) if not self._news_re.search(x)]
         if still and not bn.reactions.concerns_after_news and self._permitted(concern)[0]:
             rest = re.sub(r"^(?:And|But|So),? (\w)", lambda m: m.group(1).upper(), " ".join(still))

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from vpatient.language import acts, moves
 from vpatient.language.colloquial import spelt_out
+from vpatient.language.words import content_words
 
 
 class Move(StrEnum):
@@ -184,6 +185,8 @@ _SMALL_TALK = re.compile(
     r"feeling (?:about|with)|doing with))|how'?s it going|how are things)\b",
     re.I,
 )
+_SAID_EARLIER = re.compile(r"\byou (?:said|mentioned|told me)\b", re.I)
+"""'You said earlier Tunde was parking the car': the learner recalls the patient's words, it is no small talk."""
 _HOW_ARE_YOU = re.compile(
     r"\bhow (?:are|have) you (?:today|doing|been|keeping)?\b(?! (?:feeling|coping) (?:about|with))|"
     r"\bhow'?s it going\b",
@@ -249,6 +252,8 @@ _SUMMARY_CHECK = re.compile(
 )
 _PLAN = re.compile(
     r"\b(?:i'?d like to|i would like to|i'?m going to|i am going to|i'?ll|i will|we'?ll|we will|we can|we could|"
+    r"(?:^|\b(?:but|and|so|then) )we(?= (?:move|change|switch|swap|stop|start|keep|lower|reduce|increase|halve|"
+    r"adjust|try)\b)|"
     r"(?:my|the) (?:idea|suggestion) (?:is|would be)|(?:one|another|an|my) (?:idea|suggestion)(?=\W)|"
     r"i can|i could|i want to|i'?d like you to|i would like you to|"
     r"let'?s|(?:my|the) plan (?:is|would be)|what i'?d (?:suggest|recommend|like)|"
@@ -267,7 +272,8 @@ _PLAN = re.compile(
     re.I,
 )
 _PLAN_ALONE = re.compile(
-    r"\b(?:there(?:'s| is| are) (?:\w+ )?(?:options|choices)|you (?:don'?t|do not) (?:have|need) to (?:decide|choose|"
+    r"\b(?:there(?:'s| is| are) (?:\w+ )?(?:options|choices)|here(?:'s| is) (?:an|my|one) (?:idea|suggestion)|"
+    r"what if we|how about (?:if )?we|you (?:don'?t|do not) (?:have|need) to (?:decide|choose|"
     r"make (?:a|any|the|your) (?:decision|choice))|you can (?:decide|choose|think (?:about|it over))|"
     r"(?:the|your|a|our) (?:[\w-]+ ){0,3}(?:nurse|doctor|team|specialist|consultant|midwife|gp|clinic|unit|"
     r"secretary) (?:will|is going to|'ll) (?:ring|call|phone|contact|see|write to|send|get in touch))\b",
@@ -391,7 +397,7 @@ def _clause_moves(c: str, *, news_context: bool) -> set[Move]:
         found.add(Move.identity)
     if _LANGUAGE.search(c):
         found.add(Move.language)
-    if _SMALL_TALK.search(c) and not _TALK_INVITE.search(c):
+    if _SMALL_TALK.search(c) and not _TALK_INVITE.search(c) and not _SAID_EARLIER.search(c):
         found.add(Move.small_talk)
     if _CLARIFY.match(c.strip()):
         found.add(Move.clarification)
@@ -563,5 +569,6 @@ def read_turn(text: str, *, news_context: bool = False) -> TurnReading:
         or _CUT_WORD.search(text.strip())
     )  # "...or you [inaudible]", "a thin [inaudible] through the...", "like time with Tob-" (trailing off)
     short = len(cleaned.split()) <= 6 or cleaned.lstrip().startswith("...")
-    fragment = unintelligible and (not meaningful or short or cut_off)
+    empty = not content_words(cleaned)  # "And does it ever [inaudible] ... when you're ... at all?"
+    fragment = unintelligible and (not meaningful or short or cut_off or empty)
     return TurnReading(cleaned, meaningful, all_moves, unintelligible=fragment)

@@ -232,6 +232,22 @@ def proper_names(text: str) -> set[str]:
     return out
 
 
+_MINUTES = {"minute": 1.0, "hour": 60.0, "day": 1440.0, "week": 10080.0, "month": 43800.0, "year": 525600.0}
+
+
+def _other_unit(said: dict[str, set[float]], case: dict[str, set[float]]) -> float | None:
+    """The same number with another unit of time ('three months' where the case says 'three weeks'): how far
+    apart the units are (log of their ratio), or None."""
+    gaps = [
+        abs(math.log(_MINUTES[u] / _MINUTES[unit]))
+        for unit, values in said.items()
+        if unit in _MINUTES and unit not in case
+        for u, v in case.items()
+        if u in _MINUTES and values & v
+    ]
+    return min(gaps) if gaps else None
+
+
 def quantities(text: str) -> dict[str, set[float]]:
     """Quantities with units: 'three weeks' -> {'week': {3.0}}."""
     out: dict[str, set[float]] = {}
@@ -401,6 +417,15 @@ class Memory:
                     conflict = True  # "three months" where the patient said "three weeks"
             if not q_part and numbers(part) and numbers(sent) and not numbers(part) & numbers(s.says):
                 conflict = best_overlap >= 2
+            if not conflict and q_part and not set(q_part) & set(q_sent):
+                # "a tightness in your chest for about three months": the part is nearest the statement about
+                # the chest, but its quantity is the one the patient gave elsewhere ("about three weeks ago")
+                gaps = sorted(
+                    ((g, st) for st in told_statements if (g := _other_unit(q_part, quantities(st.says))) is not None),
+                    key=lambda x: x[0],
+                )
+                if gaps and (len(gaps) == 1 or gaps[0][0] < gaps[1][0]):
+                    s, conflict = gaps[0][1], True  # the nearest unit: months are mistaken for weeks, not minutes
             if _contrast(part, sent):
                 conflict = True
             if negated(part) != negated(sent) and best_overlap >= 2 and not re.search(r"\?\s*$", part):
