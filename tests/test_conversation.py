@@ -100,6 +100,17 @@ def test_that_names_a_place_the_question_is_about_something_new(chest: ScriptedE
     assert "sixteen" in chest.respond("How long's that been going on?").text  # when-words lean on what was said
 
 
+def test_a_question_just_short_of_a_clear_match_is_answered_not_asked_back(  # type: ignore[no-untyped-def]
+    chest: ScriptedEngine, embedder
+) -> None:
+    reply = chest.respond("And it goes off when you stop?")
+    assert reply.disclosed == ["pain_relief"], reply.text
+    news = ScriptedEngine(variant(ROOT / "personas" / "miscarriage_news.yaml"), embedder)
+    news.respond("Has anyone told you what the scan showed?")
+    again = news.respond("And nobody explained you anything yet?")  # what was just said, asked again less clearly
+    assert again.text.startswith("As I said") and again.disclosed == ["results_not_told"], again.text
+
+
 def test_a_turn_with_nothing_heard_but_small_words_is_asked_again(chest: ScriptedEngine) -> None:
     reply = chest.respond("And does it ever [inaudible] ... when you're ... [inaudible] ... at all?")
     assert reply.text == chest.persona.small_talk.pardon, reply.text

@@ -625,6 +625,14 @@ class ScriptedEngine:
                 d.tell(rescued)
                 d.notes.append(f"answered from a shared word: {rescued.id}")
                 return None
+            nearest = self._nearest_unclear(cm)
+            if nearest is not None:
+                if nearest.id in self.state.told:
+                    d.retell(nearest, self._relevant_sentence(clause, nearest, lower=True))
+                else:
+                    d.tell(nearest)
+                d.notes.append(f"unclear, answered with the nearest: {nearest.id}")
+                return None
             return clause, self._closeness(clause, cm.best_id, cm.best_score)
         repeated = [m.score for m in hits if m.by != "topic" and m.statement.id in self.state.told]
         if repeated and max(repeated) >= self.matcher.SPECIFIC:
@@ -795,6 +803,31 @@ class ScriptedEngine:
             return None
         s = owners[0]
         if s.id in self.state.told or not self._permitted(s)[0]:
+            return None
+        return s
+
+    def _nearest_unclear(self, cm: ClauseMatch) -> Statement | None:
+        """A question just short of the matcher's threshold whose nearest statement stands clear of the next
+        ('And it goes off when you stop?'), or is what the patient has just said ('And nobody explained you
+        anything yet?'): answered with it rather than 'what do you mean?'. Never a `specific`, rapport or never
+        statement, which need a close match."""
+        ranked = sorted(cm.scores.items(), key=lambda kv: -kv[1])
+        if not ranked or ranked[0][1] < self.matcher.GRAY:
+            return None
+        s = self._by_id.get(ranked[0][0])
+        if s is None:
+            return None
+        if s.id in self.state.last_told:
+            return s  # asked again, less clearly
+        clear = len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= self.matcher.MARGIN / 4
+        if (
+            ranked[0][1] < (self.matcher.GRAY + self.matcher.ASK) / 2
+            or not clear
+            or s.id in self.state.told
+            or s.tier not in (Tier.volunteered, Tier.on_ask)
+            or getattr(s, "negative", False)  # "Calves ache when you walk?" is not "my ankles are fine"
+            or not self._permitted(s)[0]
+        ):
             return None
         return s
 
