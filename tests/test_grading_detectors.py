@@ -237,6 +237,34 @@ def test_acknowledging_a_belief_needs_context_and_no_dismissal() -> None:
     assert acknowledges_belief(unrelated, EV) == []
 
 
+def test_respect_for_a_belief_raised_earlier_and_practice_in_another_country() -> None:
+    later = conv(
+        "Is there anything about the operation you'd want us to know?",
+        "I'm a Jehovah's Witness. I won't accept blood.",
+        "Thank you. What would you accept?",
+        "I know. I've thought about it. I've made my peace with that.",
+        "I respect that you have weighed this carefully, and it is your decision.",
+    )
+    assert [h.turn for h in acknowledges_belief(later, EV)] == [4]
+    thanks_only = conv(
+        "How is the cough?",
+        "In Poland we pray for it.",
+        "Any fever?",
+        "No.",
+        "Any phlegm?",
+        "No.",
+        "Thanks for telling me.",
+    )
+    assert acknowledges_belief(thanks_only, EV) == []  # plain thanks two turns on is not respect for the belief
+    elsewhere = conv(
+        "What were you hoping for today?",
+        "In Poland the doctor gives antibiotic straight away, and it's finished in three days.",
+        "I get that it's done differently back home. Here we only use antibiotics for bacteria.",
+    )
+    assert [h.turn for h in acknowledges_belief(elsewhere, EV)] == [2]
+    assert not culture.mentions_belief("In January the pain started, and in London the doctors said it was nothing.")
+
+
 def test_belief_question_own_remedies_and_follow_ups() -> None:
     """beliefs_and_practices: asking about the patient's own remedies, or following up a belief or practice
     the patient has just mentioned, counts; a question on another subject after such a mention does not."""

@@ -210,6 +210,9 @@ _WEAK_ACK = re.compile(
 )
 
 
+_RESPECTS = re.compile(r"\b(?:respect|honou?r)", re.I)
+
+
 def acknowledges_belief(an: Analysis, ev: Evidence) -> list[Hit]:
     hits: list[Hit] = []
     for t in an.speaker_turns(Speaker.learner):
@@ -220,7 +223,10 @@ def acknowledges_belief(an: Analysis, ev: Evidence) -> list[Hit]:
         belief_context = any(culture.mentions_belief(an.texts[p]) for p in recent)
         strong = moves.is_respectful(text)
         weak = bool(_WEAK_ACK.search(text))
-        if (strong and (belief_context or culture.mentions_belief(text))) or (weak and belief_context):
+        # "I respect that you have weighed this carefully": respect for a belief the patient raised earlier
+        raised = any(culture.mentions_belief(an.texts[p]) for p in range(t) if an.roles[p] == "patient")
+        respects = strong and raised and bool(_RESPECTS.search(text))
+        if (strong and (belief_context or culture.mentions_belief(text))) or (weak and belief_context) or respects:
             quote = next(
                 (c.text for c in an.by_turn[t] if moves.is_respectful(c.text) or _WEAK_ACK.search(c.text)),
                 text,

@@ -123,6 +123,16 @@ def stereotype_span(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+_ELSEWHERE = re.compile(
+    r"\b(?:[Ii]n|[Bb]ack in|[Oo]ver in|[Ww]here I come from,?|[Ii]n my country,?) (?!(?:January|February|March|April|"
+    r"May|June|July|August|September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
+    r"Sunday|England|Britain|Scotland|Wales|London|Ramadan|A&E)\b)[A-Z][a-z]{3,},? (?:the |a |my |our |we |they |"
+    r"people|doctors?|everyone|everybody|you )"
+)
+"""What is done in another country ('In Poland the doctor gives antibiotic straight away')."""
+
+
 def mentions_belief(text: str) -> bool:
-    """Talk of faith, tradition, remedies, healers, fasting or diet (typically the patient's)."""
-    return bool(_BELIEF_TALK.search(text))
+    """Talk of faith, tradition, remedies, healers, fasting or diet (typically the patient's), or of what is done
+    in another country."""
+    return bool(_BELIEF_TALK.search(text) or _ELSEWHERE.search(text))
