@@ -66,6 +66,12 @@ def test_two_part_questions_get_both_halves_and_repeats_are_short(chest: Scripte
     assert again.startswith("As I said,") and "fifteen" in again and "sixteen" not in again
 
 
+def test_a_list_of_symptoms_gets_each_of_them(chest: ScriptedEngine) -> None:
+    """Keywords name two of the three; the third ('dizzy spells') is matched by meaning."""
+    reply = chest.respond("Heart racing, dizzy spells, sweating?")
+    assert {"no_palpitations", "no_syncope", "no_sweating_nausea"} <= set(reply.disclosed), reply.text
+
+
 def test_summaries_are_confirmed_or_corrected(chest: ScriptedEngine) -> None:
     chest.respond("What's brought you in today?")
     right = chest.respond("So just to recap, it started about three weeks ago. Have I got that right?")

@@ -340,6 +340,19 @@ def _faculty(words: Sequence[str]) -> FacultyPattern | None:
     return compile_alternatives(usable) if usable else None
 
 
+_NOT_AN_ITEM = re.compile(
+    r"^(?:and|so|um+|uh+|er+|erm|like|well|right|okay|ok|do|does|did|is|are|was|have|has|can|could|would|any|"
+    r"how|what|when|where|why|who|which)\b",
+    re.I,
+)
+
+
+def _is_list(clause: str) -> bool:
+    """'Heart racing, dizzy spells, sweating?': three or more short items, none a filler or a question opener."""
+    items = [p.strip(" ?.!") for p in clause.split(",")]
+    return len(items) >= 3 and all(0 < len(p.split()) <= 3 and not _NOT_AN_ITEM.match(p) for p in items)
+
+
 class Matcher:
     """Precomputes the persona's example embeddings; `match(clauses)` finds the statements asked about."""
 
@@ -534,6 +547,8 @@ class Matcher:
                     kw_hits[j] = True
             kw_topics = {s.topic for s, hit in zip(self.statements, kw_hits, strict=True) if hit}
             chosen: dict[str, Match] = {}
+            # "Heart racing, dizzy spells, sweating?": a list asks about each item, named by a keyword or not
+            listed = _is_list(clause)
             # 1. direct hits: keywords, and semantic matches close to the best one. When a keyword names a
             #    topic, a semantic match to another topic must be strong or a clear winner ("what's going on").
             for j, s in enumerate(self.statements):
@@ -541,7 +556,7 @@ class Matcher:
                 hit_sem = bool(row[j] >= floor and row[j] >= cm.best_score - self.MARGIN)
                 if j == best and clear_winner and s.tier != Tier.specific:
                     hit_sem = True
-                elif kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC:
+                elif kw_topics and s.topic not in kw_topics and row[j] < self.SPECIFIC and not listed:
                     hit_sem = False
                 if kw_hits[j]:
                     chosen[s.id] = Match(s, float(row[j]), "keyword")
