@@ -722,6 +722,10 @@ def test_the_patients_words_reflected_back_are_not_a_question(embedder) -> None:
         ("So here is an idea, and you can tell me what you think.", "plan", "explanation"),
         ("But we move the gliclazide to iftar, instead of sehri.", "plan", None),
         ("That sounds like you're carrying so much.", "empathy", "explanation"),
+        ("The gliclazide tablet pushes the sugar down.", "explanation", None),  # what a medicine does
+        ("Then no food all day, so in the afternoon the sugar went too low.", "explanation", None),
+        ("Probably food poisoning.", "explanation", None),  # a terse diagnosis
+        ("Probably not.", None, "explanation"),
     ],
 )
 def test_what_a_clause_does_is_read_from_its_form(said: str, move: str | None, not_move: str | None) -> None:

@@ -223,9 +223,12 @@ _EXPLANATION = re.compile(
     r"name) (?:of|for)|"
     r"we call (?:it|this|that)|the options are|fits with|"
     # what a thing does, in everyday verbs ('it stops you releasing an egg', 'makes less acid')
-    r"(?:it|this|that|they|which|the \w+) (?:just )?(?:stops?|makes?|lowers?|keeps?|reduces?|releases?|"
+    r"(?:it|this|that|they|which|the \w+(?: tablets?| medicines?| injections?)?) (?:just |also )?(?:stops?|makes?|"
+    r"lowers?|keeps?|reduces?|releases?|"
     r"protects?|thins?|opens?|relaxes?|blocks?|kills?|fights?|shrinks?|slows?|replaces?|goes (?:up|down|into|"
-    r"through)|carries|pumps?) (?:you|your|the|a|an|less|more|it|them|down|up)\b|"
+    r"through)|carries|pumps?|push(?:es)?|brings?) (?:you|your|the|a|an|less|more|it|them|down|up)\b|"
+    r"(?:sugar|pressure|level|count) (?:goes|went|gets|got|drops?|dropped|falls?|fell) (?:too |very )?(?:low|high|"
+    r"down|up)\b|"
     r"(?:a|an) (?:thin|small|little|tiny|soft|short) (?:\w+ )?(?:tube|camera|needle|device|rod|operation|"
     r"procedure|test|scan|tablet|injection)\b|so (?:less|more|that you|the|your)\b|(?:that'?s|which is) "
     r"why)",

@@ -138,6 +138,8 @@ _INFO = re.compile(
 )
 _RESTATE = re.compile(r"\byou(?:'ve| have)? (?:said|mentioned|told me|been)\b", re.I)
 _DIAGNOSIS = re.compile(
+    r"^(?:\W*(?:so|and|well|okay|ok|right)\b)*\W*(?:probably|most likely|almost certainly) "
+    r"(?!not\b|yes\b|no\b)(?:a |an |just )?\w+|"
     r"\b(?:sounds like|looks like|(?:it|this|that) (?:is|could be|might be|may be|seems to be) (?:a |an )?"
     r"(?:\w+ ){0,2}(?:called|condition|infection|depression|angina|disease|problem|syndrome|diabetes))",
     re.I,
