@@ -66,6 +66,13 @@ def test_two_part_questions_get_both_halves_and_repeats_are_short(chest: Scripte
     assert again.startswith("As I said,") and "fifteen" in again and "sixteen" not in again
 
 
+def test_asked_what_they_thought_it_was_the_patient_gives_its_idea(chest: ScriptedEngine) -> None:
+    for q in ("Where is the pain?", "Do you smoke?", "Who's at home with you?"):
+        chest.respond(q)
+    reply = chest.respond("What did you think it was, before you came in?")
+    assert reply.disclosed == ["ice_ideas"], reply.text
+
+
 def test_a_list_of_symptoms_gets_each_of_them(chest: ScriptedEngine) -> None:
     """Keywords name two of the three; the third ('dizzy spells') is matched by meaning."""
     reply = chest.respond("Heart racing, dizzy spells, sweating?")

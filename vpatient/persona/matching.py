@@ -137,7 +137,10 @@ TOPIC_KEYWORDS: dict[str, list[str]] = {
     ],
     "identity": [r"date of birth", r"\bdob\b", r"(?:your|full) name", r"confirm (?:your|who)", r"how old are you"],
     "ideas": [
-        r"what do you (?:think|reckon|suppose|believe|feel) (?:it|is|might|could|this|that|has|caused|causes)",
+        r"what (?:do|did) you (?:think|reckon|suppose|believe|feel) (?:it|is|was|might|could|this|that|has|had|caused|"
+        r"causes)",
+        r"what were you (?:thinking|worried) (?:it|this) (?:was|is|might|could)",
+        r"(?:any )?idea (?:of )?what (?:it|this) (?:is|was|might|could)",
         r"your (?:own )?(?:thoughts|ideas?|theory)",
         r"what(?:'s| is) causing",
     ],
